@@ -1,0 +1,171 @@
+/**
+ * The one storage interface of bootgate.
+ *
+ * Every method that must be atomic is a single method here (consume a nonce, activate an
+ * enrollment, record an appraisal together with the host's new trust state), so that a
+ * PostgreSQL backend can implement each as one transaction and several verifier replicas can
+ * share it. Methods are async for the same reason; the SQLite backend answers synchronously
+ * underneath. Every write resolves only after it is durable.
+ */
+
+export interface HostRecord {
+  hostId: string;
+  /** SHA-256 of the EK public key (hex): the identity that pins the host to one TPM. */
+  ekFingerprint: string;
+  akName: string;
+  /** TPM2B_PUBLIC of the AK, base64. */
+  akPub: string;
+  profiles: string[];
+  enrolledAt: string;
+  /** Last accepted TPMS_CLOCK_INFO, for the clock/reset/restart checks. */
+  lastClock?: { clock: string; resetCount: number; restartCount: number };
+  /** Set when an admin revoked the host; its tokens are refused from then on. */
+  revokedAt?: string;
+}
+
+export interface EnrollmentRecord {
+  enrollmentId: string;
+  hostId: string;
+  ekFingerprint: string;
+  akName: string;
+  akPub: string;
+  profiles: string[];
+  /** SHA-256 of the credential secret (hex); the secret itself is never stored. */
+  secretHash: string;
+  createdAt: string;
+  expiresAt: string;
+  activatedAt?: string;
+}
+
+export type ActivateOutcome =
+  | { ok: true; host: HostRecord }
+  | { ok: false; reason: 'not_found' | 'already_activated' | 'expired' | 'ek_conflict' };
+
+export interface NonceRecord {
+  /** SHA-256 of the nonce bytes (hex); lookups never need the nonce itself. */
+  nonceHash: string;
+  hostId: string;
+  createdAt: string;
+  expiresAt: string;
+}
+
+export type NonceOutcome = 'ok' | 'unknown' | 'used' | 'expired' | 'wrong_host';
+
+export interface AppraisalRecord {
+  appraisalId: string;
+  hostId: string;
+  verdict: 'pass' | 'fail';
+  profile: string | null;
+  /** The failures exactly as answered to the host. */
+  failures: unknown[];
+  pcrs: unknown;
+  /** SHA-256 (hex) of each piece of evidence, for the audit trail. */
+  evidence: { quote: string; signature: string; eventLog: string; nonce: string };
+  clock?: { clock: string; resetCount: number; restartCount: number };
+  tokenId?: string;
+  tokenExpiresAt?: string;
+  bindingKeyThumbprint?: string;
+  /** Milliseconds per pipeline stage. */
+  timings: Record<string, number>;
+  appraisedAt: string;
+}
+
+export interface SigningKeyRecord {
+  kid: string;
+  /** Private JWK (JSON string). Lives in the data directory's database; never logged. */
+  privateJwk: string;
+  publicJwk: string;
+  createdAt: string;
+  /** When set, the key no longer signs; it stays published until `retireAfter`. */
+  retiredAt?: string;
+  retireAfter?: string;
+}
+
+export interface ProfileRecord {
+  name: string;
+  version: string;
+  /** The profile document as JSON text. */
+  document: string;
+  source: 'file' | 'api';
+  storedAt: string;
+}
+
+export interface SecretRecord {
+  name: string;
+  /** AES-256-GCM envelope (base64): iv ‖ ciphertext ‖ tag; never the plaintext. */
+  ciphertext: string;
+  policy: { hosts?: string[]; profiles?: string[] };
+  updatedAt: string;
+}
+
+export interface ReleaseRecord {
+  releaseId: string;
+  secretName: string;
+  hostId: string | null;
+  tokenId: string | null;
+  appraisalId: string | null;
+  caller: string;
+  outcome: 'released' | 'refused';
+  code: string;
+  reason: string;
+  at: string;
+}
+
+export interface TrustEventRecord {
+  seq: number;
+  hostId: string;
+  kind: 'enrolled' | 'trusted' | 'untrusted' | 'expired' | 'revoked' | 'deleted';
+  appraisalId?: string;
+  detail?: unknown;
+  at: string;
+}
+
+export interface Store {
+  // hosts and enrollment
+  createEnrollment(e: EnrollmentRecord): Promise<void>;
+  getEnrollment(enrollmentId: string): Promise<EnrollmentRecord | undefined>;
+  /** Atomically: check unactivated and unexpired, refuse a different EK for an existing host, mark activated, upsert the host. */
+  activateEnrollment(enrollmentId: string, now: Date): Promise<ActivateOutcome>;
+  getHost(hostId: string): Promise<HostRecord | undefined>;
+  listHosts(): Promise<HostRecord[]>;
+  setHostProfiles(hostId: string, profiles: string[]): Promise<boolean>;
+  deleteHost(hostId: string): Promise<boolean>;
+  revokeHost(hostId: string, at: Date): Promise<boolean>;
+
+  // nonces
+  putNonce(n: NonceRecord): Promise<void>;
+  /** Atomically consume: a nonce is used once, whatever happens next. */
+  consumeNonce(nonceHash: string, hostId: string, now: Date): Promise<NonceOutcome>;
+
+  // appraisals: records the appraisal and the host's new clock in one transaction
+  recordAppraisal(a: AppraisalRecord): Promise<void>;
+  getAppraisal(appraisalId: string): Promise<AppraisalRecord | undefined>;
+  lastAppraisal(hostId: string): Promise<AppraisalRecord | undefined>;
+  lastPassingAppraisal(hostId: string): Promise<AppraisalRecord | undefined>;
+
+  // token signing keys
+  listSigningKeys(): Promise<SigningKeyRecord[]>;
+  putSigningKey(k: SigningKeyRecord): Promise<void>;
+  retireSigningKey(kid: string, retiredAt: Date, retireAfter: Date): Promise<void>;
+
+  // token revocation
+  revokeToken(jti: string, hostId: string | null, at: Date, expiresAt: Date | null): Promise<void>;
+  isTokenRevoked(jti: string): Promise<boolean>;
+
+  // golden profiles
+  putProfile(p: ProfileRecord): Promise<void>;
+  getProfile(name: string, version?: string): Promise<ProfileRecord | undefined>;
+  listProfiles(): Promise<ProfileRecord[]>;
+
+  // secrets and releases
+  putSecret(s: SecretRecord): Promise<void>;
+  getSecret(name: string): Promise<SecretRecord | undefined>;
+  recordRelease(r: ReleaseRecord): Promise<void>;
+  listReleases(secretName?: string): Promise<ReleaseRecord[]>;
+
+  // trust events
+  appendTrustEvent(e: Omit<TrustEventRecord, 'seq'>): Promise<TrustEventRecord>;
+  trustEventsAfter(seq: number, limit: number): Promise<TrustEventRecord[]>;
+
+  close(): Promise<void>;
+}
