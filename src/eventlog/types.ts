@@ -2,7 +2,7 @@
  * The parsed form of a TCG PC Client event log, shared by the parser, replay, the golden
  * appraisal and the CLI. Field names follow the TCG PC Client Platform Firmware Profile.
  */
-import type { HashAlg } from '../tpm/alg.ts';
+import type { HashAlg, PcrBanks } from '../tpm/alg.ts';
 
 export type LogFormat = 'crypto-agile' | 'sha1';
 
@@ -141,7 +141,7 @@ export interface UnreplayablePcr {
 
 export interface ReplayResult {
   /** Replayed PCR values, bank -> PCR index -> value. Only PCRs the log extends (or initialises) appear. */
-  pcrs: Partial<Record<HashAlg, Map<number, Uint8Array>>>;
+  pcrs: PcrBanks;
   /** PCRs that cannot be replayed in a bank: they must not be trusted from the log. */
   unreplayable: UnreplayablePcr[];
   /** Locality from the StartupLocality event, if any (sets PCR0's initial value). */

@@ -71,3 +71,6 @@ export function digest(alg: HashAlg, ...parts: Uint8Array[]): Uint8Array {
   for (const p of parts) h.update(p);
   return new Uint8Array(h.digest());
 }
+
+/** PCR values by bank: bank -> PCR index -> value. Used for replayed, claimed and quoted values alike. */
+export type PcrBanks = Partial<Record<HashAlg, Map<number, Uint8Array>>>;
