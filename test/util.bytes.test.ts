@@ -40,7 +40,15 @@ describe('encoding', () => {
   it('accepts padded base64 and base64url, refuses junk', () => {
     expect(fromBase64('kAk=')).toEqual(Uint8Array.of(0x90, 0x09));
     expect(fromBase64('-_8')).toEqual(Uint8Array.of(0xfb, 0xff));
-    expect(fromBase64('kAk')).toBeNull();
+    // Unpadded base64url without '-' or '_' is still base64url.
+    expect(fromBase64('kAk')).toEqual(Uint8Array.of(0x90, 0x09));
+    for (let n = 0; n < 64; n++) {
+      const b = new Uint8Array(n).map((_, i) => (i * 37 + n) & 0xff);
+      expect(fromBase64(Buffer.from(b).toString('base64url'))).toEqual(b);
+      expect(fromBase64(Buffer.from(b).toString('base64'))).toEqual(b);
+    }
+    expect(fromBase64('kA=k')).toBeNull();
+    expect(fromBase64('k')).toBeNull();
     expect(fromBase64('k@k=')).toBeNull();
     expect(fromHex('0x9009')).toEqual(Uint8Array.of(0x90, 0x09));
     expect(fromHex('900')).toBeNull();

@@ -92,7 +92,7 @@ export interface ProfileRecord {
 
 export interface SecretRecord {
   name: string;
-  /** AES-256-GCM envelope (base64): iv ‖ ciphertext ‖ tag; never the plaintext. */
+  /** AES-256-GCM envelope (base64): version ‖ iv ‖ ciphertext ‖ tag, the name as AAD; never the plaintext. */
   ciphertext: string;
   policy: { hosts?: string[]; profiles?: string[] };
   updatedAt: string;

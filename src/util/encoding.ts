@@ -22,12 +22,12 @@ const B64URL_RE = /^[A-Za-z0-9_-]*={0,2}$/;
  * including bad padding, so callers can answer with a precise error code.
  */
 export function fromBase64(s: string): Uint8Array | null {
-  if (B64_RE.test(s)) {
-    if (s.length % 4 !== 0) return null;
+  // Padded standard base64 first; anything else that fits the url alphabet (padded or not,
+  // with or without '-'/'_') is read as base64url.
+  if (B64_RE.test(s) && s.length % 4 === 0) {
     const buf = Buffer.from(s, 'base64');
-    // Buffer silently drops bad characters; re-encoding proves the input was canonical enough.
-    if (buf.toString('base64') !== s) return null;
-    return new Uint8Array(buf);
+    // Buffer silently drops bad characters; re-encoding proves the input was canonical.
+    if (buf.toString('base64') === s) return new Uint8Array(buf);
   }
   if (B64URL_RE.test(s)) {
     const unpadded = s.replace(/=+$/, '');
