@@ -1,0 +1,73 @@
+/** tpm-sim EK certificates: TCG EK Credential Profile fields, readable by @peculiar/x509, trusted by default. */
+import { X509Certificate as NodeX509 } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { validateEkCertificate } from '../src/enrollment/ek-chain.ts';
+import { loadEkRoots } from '../src/enrollment/ek-roots.ts';
+import { parsePublic } from '../src/tpm/index.ts';
+import { SIM_TPM_MANUFACTURER, SIM_TPM_MODEL, SIM_TPM_VERSION, createSimHost, devCa } from '../tpm-sim/index.ts';
+
+type X509Module = typeof import('@peculiar/x509');
+let x509: X509Module;
+
+beforeAll(async () => {
+  // @peculiar/x509 imports tsyringe, which needs a Reflect metadata API; reflect-metadata is not installed,
+  // so give it the few functions it calls, for this test only.
+  const store = new WeakMap<object, Map<unknown, unknown>>();
+  const r = Reflect as unknown as Record<string, unknown>;
+  if (typeof r.getMetadata !== 'function') {
+    const get = (k: unknown, t: object) => store.get(t)?.get(k);
+    r.getMetadata = get;
+    r.getOwnMetadata = get;
+    r.hasMetadata = (k: unknown, t: object) => store.get(t)?.has(k) ?? false;
+    r.hasOwnMetadata = r.hasMetadata;
+    r.defineMetadata = (k: unknown, v: unknown, t: object) => {
+      const m = store.get(t) ?? new Map();
+      m.set(k, v);
+      store.set(t, m);
+    };
+    r.metadata = (k: unknown, v: unknown) => (t: object) => (r.defineMetadata as (a: unknown, b: unknown, c: object) => void)(k, v, t);
+  }
+  x509 = await import('@peculiar/x509');
+});
+
+describe.each(['rsa', 'ecc'] as const)('%s EK certificate', (ekType) => {
+  const host = createSimHost({ ekType, akType: 'ecc' });
+
+  it('parses with @peculiar/x509 and carries the TCG EKU, key usage and SAN directoryName', () => {
+    const cert = new x509.X509Certificate(host.ekCertDer);
+    expect(cert.subject).toBe('');
+    const eku = cert.getExtension(x509.ExtendedKeyUsageExtension);
+    expect(eku?.usages).toContain('2.23.133.8.1');
+    const ku = cert.getExtension(x509.KeyUsagesExtension);
+    expect(ku?.usages).toBe(ekType === 'rsa' ? x509.KeyUsageFlags.keyEncipherment : x509.KeyUsageFlags.keyAgreement);
+    expect(ku?.critical).toBe(true);
+    const san = cert.getExtension(x509.SubjectAlternativeNameExtension);
+    expect(san?.critical).toBe(true);
+    const dn = san?.names.items.find((n) => n.type === 'dn')?.value ?? '';
+    expect(dn).toContain(`2.23.133.2.1=${SIM_TPM_MANUFACTURER}`);
+    expect(dn).toContain(`2.23.133.2.2=${SIM_TPM_MODEL}`);
+    expect(dn).toContain(`2.23.133.2.3=${SIM_TPM_VERSION}`);
+    expect(cert.getExtension(x509.BasicConstraintsExtension)?.ca).toBe(false);
+  });
+
+  it('certifies the EK public key in ekPub and is signed by the dev root', () => {
+    const cert = new NodeX509(host.ekCertDer);
+    expect(cert.verify(new NodeX509(devCa().certDer).publicKey)).toBe(true);
+    const ek = parsePublic(host.ekPub);
+    const jwk = cert.publicKey.export({ format: 'jwk' });
+    if (ekType === 'rsa') expect(Buffer.from(jwk.n ?? '', 'base64url')).toEqual(Buffer.from(ek.unique.rsa ?? []));
+    else expect(Buffer.from(jwk.x ?? '', 'base64url')).toEqual(Buffer.from(ek.unique.ecc?.x ?? []));
+  });
+
+  it('chains to the shipped default EK roots (src/enrollment/ek-roots/tpm-sim-dev-root.pem)', async () => {
+    const v = await validateEkCertificate({ ekCert: host.ekCertDer, roots: loadEkRoots(), now: new Date() });
+    expect(v.ok ? v.tpm : v).toEqual({ manufacturer: SIM_TPM_MANUFACTURER, model: SIM_TPM_MODEL, version: SIM_TPM_VERSION });
+  });
+});
+
+it('the shipped EK root is the committed tpm-sim dev root', () => {
+  const shipped = new NodeX509(readFileSync(new URL('../src/enrollment/ek-roots/tpm-sim-dev-root.pem', import.meta.url)));
+  expect(shipped.fingerprint256).toBe(new NodeX509(devCa().certDer).fingerprint256);
+  expect(shipped.subject).toContain('DEV-ONLY');
+});
