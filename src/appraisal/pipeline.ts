@@ -1,0 +1,172 @@
+/**
+ * appraiseEvidence: the one appraisal pipeline, used by the HTTP service and by `bootgate appraise`
+ * alike so both give the same verdict and findings. Stages: parse the log, verify the quote
+ * (signature, magic, type, nonce), resolve the quoted PCR values (replay vs claimed vs pcrDigest),
+ * clock monotonicity, log consistency, then the golden profiles.
+ */
+import { performance } from 'node:perf_hooks';
+import { checkDigestConsistency, parseEventLog, replayEventLog } from '../eventlog/index.ts';
+import type { DigestMismatch, EventLog, ReplayResult } from '../eventlog/types.ts';
+import type { GoldenProfile } from '../golden/schema.ts';
+import { profileId } from '../golden/load.ts';
+import { HASH_ALGS, type PcrBanks } from '../tpm/alg.ts';
+import type { TPMS_CLOCK_INFO } from '../tpm/attest.ts';
+import { parsePublic, type TPMT_PUBLIC } from '../tpm/public.ts';
+import { verifyQuote, type QuoteVerification } from '../tpm/quote.ts';
+import { toHex } from '../util/encoding.ts';
+import { appraiseLog } from './appraise.ts';
+import { checkClock, type ClockLike } from './clock.ts';
+import { dedupeFindings } from './finding.ts';
+import { resolveQuotedPcrs } from './quoted-pcrs.ts';
+import type { Finding, Verdict } from './types.ts';
+
+export interface EvidenceInput {
+  /** TPM2B_PUBLIC / TPMT_PUBLIC bytes, or already parsed. Required with a quote. */
+  akPub?: TPMT_PUBLIC | Uint8Array;
+  /** TPMS_ATTEST as signed. Without a quote only the log is appraised (offline). */
+  quote?: Uint8Array;
+  signature?: Uint8Array;
+  /** The nonce (or nonce binding) the quote's extraData must equal. Omit only when checked elsewhere. */
+  expectedExtraData?: Uint8Array;
+  /** Raw event log bytes (or an already parsed log). */
+  eventLog: Uint8Array | EventLog;
+  /** Host-claimed PCR values for quoted PCRs the log does not cover (contract §3.2 `pcrs`). */
+  claimedPcrs?: PcrBanks;
+  /** Candidate profiles: the verdict is pass when any of them passes. */
+  profiles: GoldenProfile[];
+  /** Clock info of the host's previous appraisal. */
+  previousClock?: ClockLike;
+}
+
+export interface AppraisalTimings {
+  parseMs: number;
+  quoteMs: number;
+  replayMs: number;
+  consistencyMs: number;
+  goldenMs: number;
+  totalMs: number;
+}
+
+export interface AppraisalOutcome {
+  verdict: Verdict;
+  /** "name@version" of the passing profile, or of the closest one when all fail; null without profiles. */
+  profile: string | null;
+  failures: Finding[];
+  /** PCR values used: the quoted values when there is a quote, else the replayed (and claimed) values. */
+  pcrs: Record<string, Record<string, string>>;
+  quote?: QuoteVerification;
+  clockInfo?: TPMS_CLOCK_INFO;
+  timings: AppraisalTimings;
+}
+
+/** Evidence that cannot be appraised at all (e.g. a quote without its signature). Shells map it to 400 / exit 2. */
+export class EvidenceInputError extends Error {
+  override readonly name = 'EvidenceInputError';
+}
+
+function banksToJson(b: PcrBanks): Record<string, Record<string, string>> {
+  const out: Record<string, Record<string, string>> = {};
+  for (const alg of HASH_ALGS) {
+    const m = b[alg];
+    if (m === undefined || m.size === 0) continue;
+    const o: Record<string, string> = {};
+    for (const pcr of [...m.keys()].sort((x, y) => x - y)) o[String(pcr)] = toHex(m.get(pcr) as Uint8Array);
+    out[alg] = o;
+  }
+  return out;
+}
+
+/** Without a quote: replayed values, plus claimed values for PCRs the log does not cover. */
+function offlinePcrs(replay: ReplayResult, claimed: PcrBanks | undefined): { values: PcrBanks; findings: Finding[] } {
+  const values: PcrBanks = {};
+  const findings: Finding[] = [];
+  for (const alg of HASH_ALGS) {
+    const r = replay.pcrs[alg];
+    const c = claimed?.[alg];
+    if (r === undefined && c === undefined) continue;
+    const m = new Map<number, Uint8Array>(r ?? []);
+    for (const [pcr, v] of c ?? []) {
+      const replayed = r?.get(pcr);
+      if (replayed === undefined) m.set(pcr, v);
+      else if (toHex(replayed) !== toHex(v)) {
+        findings.push({ code: 'pcr_replay_mismatch', message: `PCR ${pcr} (${alg}): replaying the event log gives ${toHex(replayed)} but the claimed value is ${toHex(v)}`, pcr, bank: alg, expected: toHex(v), actual: toHex(replayed) });
+      }
+    }
+    values[alg] = m;
+  }
+  return { values, findings };
+}
+
+export function appraiseEvidence(input: EvidenceInput): AppraisalOutcome {
+  const t0 = performance.now();
+  const log = input.eventLog instanceof Uint8Array ? parseEventLog(input.eventLog) : input.eventLog;
+  const t1 = performance.now();
+  const replay = replayEventLog(log);
+  const t2 = performance.now();
+
+  const common: Finding[] = [];
+  let quote: QuoteVerification | undefined;
+  let quotedPcrs: PcrBanks | undefined;
+  let pcrValues: PcrBanks;
+  if (input.quote !== undefined) {
+    if (input.signature === undefined || input.akPub === undefined) throw new EvidenceInputError('a quote needs its signature and the AK public key');
+    const akPub = input.akPub instanceof Uint8Array ? parsePublic(input.akPub) : input.akPub;
+    quote = verifyQuote({
+      akPub,
+      quote: input.quote,
+      signature: input.signature,
+      ...(input.expectedExtraData !== undefined ? { expectedExtraData: input.expectedExtraData } : {}),
+    });
+    common.push(...quote.failures);
+    if (quote.attest.attested.kind === 'quote') {
+      const resolved = resolveQuotedPcrs(quote.pcrSelection, replay, input.claimedPcrs, quote.attest.attested.pcrDigest, quote.signatureHash);
+      common.push(...resolved.findings);
+      quotedPcrs = resolved.values;
+    } else {
+      quotedPcrs = {};
+    }
+    pcrValues = quotedPcrs;
+    if (input.previousClock !== undefined) common.push(...checkClock(input.previousClock, quote.clockInfo));
+  } else {
+    const offline = offlinePcrs(replay, input.claimedPcrs);
+    common.push(...offline.findings);
+    pcrValues = offline.values;
+    // Offline, claimed values stand in for quoted ones (for pcr_unexplained / pcr_not_quoted).
+    if (input.claimedPcrs !== undefined) quotedPcrs = offline.values;
+  }
+  const t3 = performance.now();
+  const consistency: DigestMismatch[] = checkDigestConsistency(log);
+  const t4 = performance.now();
+
+  let best: { profile: GoldenProfile; findings: Finding[] } | undefined;
+  for (const profile of input.profiles) {
+    const r = appraiseLog({ log, replay, consistency, profile, ...(quotedPcrs !== undefined ? { quotedPcrs } : {}) });
+    if (best === undefined || r.findings.length < best.findings.length) best = { profile, findings: r.findings };
+    if (r.findings.length === 0) break;
+  }
+  const t5 = performance.now();
+
+  const failures = dedupeFindings([
+    ...common,
+    ...(best?.findings ?? [{ code: 'profile_not_found', message: 'no golden profile to appraise against', rule: 'profiles' }]),
+  ]);
+  const outcome: AppraisalOutcome = {
+    verdict: failures.length === 0 ? 'pass' : 'fail',
+    profile: best === undefined ? null : profileId(best.profile),
+    failures,
+    pcrs: banksToJson(pcrValues),
+    timings: {
+      parseMs: t1 - t0,
+      replayMs: t2 - t1,
+      quoteMs: t3 - t2,
+      consistencyMs: t4 - t3,
+      goldenMs: t5 - t4,
+      totalMs: t5 - t0,
+    },
+  };
+  if (quote !== undefined) {
+    outcome.quote = quote;
+    outcome.clockInfo = quote.clockInfo;
+  }
+  return outcome;
+}
