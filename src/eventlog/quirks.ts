@@ -1,0 +1,129 @@
+/**
+ * Known ways in which real firmware, shim and boot loaders log an event whose digest is not the
+ * hash of its event data as the PC Client PFP defines it. This is the ONE place such knowledge
+ * lives: the digest-consistency check asks this table for acceptable alternative preimages and
+ * never special-cases firmware itself.
+ *
+ * A quirk only widens what is accepted for the PCRs and event types it names, and only to a
+ * preimage derived from the same event data, so it cannot hide a measurement that was not logged.
+ */
+import { EV } from './event-types.ts';
+import { concatBytes } from '../util/encoding.ts';
+import type { TcgEvent } from './types.ts';
+import { readUefiVariableData } from './decode/efi-variable.ts';
+
+export interface FirmwareQuirk {
+  /** Stable identifier, reported when a quirk explains an event. */
+  id: string;
+  /** Firmware / software that produces it and where it was documented. */
+  source: string;
+  /** Real logs in /work/shared/fixtures/real-eventlogs that show it. */
+  seenIn: readonly string[];
+  pcrs: readonly number[];
+  eventTypes: readonly number[];
+  description: string;
+  /** The alternative data form that is accepted. */
+  accepted: string;
+  /**
+   * 'digest': `alternatives` returns extra preimages for the digest check.
+   * 'parse': handled by the parser when reading the structure (documented here).
+   */
+  kind: 'digest' | 'parse';
+  alternatives?: (event: TcgEvent) => Uint8Array[];
+}
+
+const enc = new TextEncoder();
+
+/** The measured part of a grub EV_IPL string after its log-only prefix, or null when the prefix is absent. */
+function afterPrefix(data: Uint8Array, prefixes: readonly string[]): Uint8Array | null {
+  for (const p of prefixes) {
+    if (data.length < p.length) continue;
+    let ok = true;
+    for (let i = 0; i < p.length; i++) if (data[i] !== p.charCodeAt(i)) ok = false;
+    if (ok) return data.subarray(p.length);
+  }
+  return null;
+}
+
+function withoutTrailingNul(b: Uint8Array): Uint8Array {
+  return b.length > 0 && b[b.length - 1] === 0 ? b.subarray(0, b.length - 1) : b;
+}
+
+export const FIRMWARE_QUIRKS: readonly FirmwareQuirk[] = [
+  {
+    id: 'shim-authority-extra-byte',
+    source: 'shim before 15.3 (go-attestation issue #157 / PR #158): its measured size for the vendor/db certificate is one byte shorter than the event it logs',
+    seenIn: ['go-attestation sb_cert_eventlog (events 12, 14)', 'go-tpm-tools debian-10.bin (event 23)', 'gce-cos-85 event_log.bin (events 24, 41)'],
+    pcrs: [7],
+    eventTypes: [EV.EV_EFI_VARIABLE_AUTHORITY],
+    description: 'UEFI_VARIABLE_DATA whose VariableData is a bare DER certificate, followed by bytes past VariableDataLength; the digest covers all but the last byte of the event data.',
+    accepted: 'H(event data without its last byte)',
+    kind: 'digest',
+    alternatives: (e) => (e.data.length > 0 ? [e.data.subarray(0, e.data.length - 1)] : []),
+  },
+  {
+    id: 'variable-boot-data-only',
+    source: 'EDK2-derived firmware (OVMF, Google Compute Engine UEFI) measuring Boot#### and BootOrder',
+    seenIn: ['go-tpm-tools rhel8-uefi.bin, ubuntu-2104-no-secure-boot.bin, debian-10.bin, eventlogwithsp800155.bin', 'gce-cos-85 event_log.bin', 'go-attestation option_rom_eventlog (HP)', 'tpm2-tools event-sd-boot-fedora37.bin (OVMF)'],
+    pcrs: [1],
+    eventTypes: [EV.EV_EFI_VARIABLE_BOOT],
+    description: 'The digest covers only the variable contents (the EFI_LOAD_OPTION or BootOrder array), not the whole UEFI_VARIABLE_DATA.',
+    accepted: 'H(VariableData)',
+    kind: 'digest',
+    alternatives: (e) => [readUefiVariableData(e.data, 0).variableData],
+  },
+  {
+    id: 'grub-ipl-prefix-no-nul',
+    source: 'upstream grub 2.04+ (Ubuntu, COS): prefixes "grub_cmd: ", "kernel_cmdline: ", "module_cmdline: "; Red Hat grub 2.02 (RHEL 8) for its "grub_kernel_cmdline " event. The prefix is written to the log only',
+    seenIn: ['go-tpm-tools ubuntu-2104-no-secure-boot.bin, eventlogwithsp800155.bin, rhel8-uefi.bin (event 78)', 'gce-cos-85 event_log.bin'],
+    pcrs: [8],
+    eventTypes: [EV.EV_IPL],
+    description: 'The logged string is prefix + text + NUL; the digest covers text without the prefix and without the NUL.',
+    accepted: 'H(text after the prefix, trailing NUL removed)',
+    kind: 'digest',
+    alternatives: (e) => {
+      const t = afterPrefix(e.data, ['grub_cmd: ', 'kernel_cmdline: ', 'module_cmdline: ', 'grub_kernel_cmdline ']);
+      return t === null ? [] : [withoutTrailingNul(t)];
+    },
+  },
+  {
+    id: 'grub-ipl-prefix-with-nul',
+    source: 'Red Hat / Fedora grub 2.02 TPM patches (RHEL 8): commands logged with the prefix "grub_cmd " (no colon)',
+    seenIn: ['go-tpm-tools rhel8-uefi.bin'],
+    pcrs: [8],
+    eventTypes: [EV.EV_IPL],
+    description: 'The logged string is prefix + text + NUL; the digest covers text without the prefix but including the NUL.',
+    accepted: 'H(text after the prefix, trailing NUL kept)',
+    kind: 'digest',
+    alternatives: (e) => {
+      const t = afterPrefix(e.data, ['grub_cmd ']);
+      return t === null ? [] : [t];
+    },
+  },
+  {
+    id: 'systemd-boot-cmdline-short-eventsize',
+    source: 'older systemd-boot (before v250) measuring the kernel command line into PCR 8',
+    seenIn: ['go-tpm-tools arch-linux-workstation.bin (event 24)'],
+    pcrs: [8, 12],
+    eventTypes: [EV.EV_IPL],
+    description: 'EventSize is one byte short: the log holds the UTF-16LE command line and only the first byte of its NUL terminator, while the digest covers the whole NUL-terminated string.',
+    accepted: 'H(event data ‖ 0x00) when the data length is odd and ends in 0x00',
+    kind: 'digest',
+    alternatives: (e) => (e.data.length % 2 === 1 && e.data[e.data.length - 1] === 0 ? [concatBytes(e.data, Uint8Array.of(0))] : []),
+  },
+  {
+    id: 'specid-vendorinfo-outside-eventsize',
+    source: 'firmware writing a TCG_EfiSpecIdEvent whose EventSize stops before vendorInfo (tpm2-tools fixture specid-vendordata.bin)',
+    seenIn: ['tpm2-tools specid-vendordata.bin'],
+    pcrs: [0],
+    eventTypes: [EV.EV_NO_ACTION],
+    description: 'vendorInfoSize counts bytes that follow the Spec ID event instead of lying inside EventSize.',
+    accepted: 'the parser reads the missing vendorInfo bytes from after the event, then continues with the first TCG_PCR_EVENT2',
+    kind: 'parse',
+  },
+];
+
+/** Digest quirks that apply to this event's PCR and type. */
+export function quirksFor(event: TcgEvent): FirmwareQuirk[] {
+  return FIRMWARE_QUIRKS.filter((q) => q.kind === 'digest' && q.pcrs.includes(event.pcr) && q.eventTypes.includes(event.type));
+}

@@ -1,0 +1,43 @@
+/**
+ * Real TCG event logs shared outside the repository (../shared/fixtures/real-eventlogs).
+ * Tests must skip with a clear message when the folder is absent; never copy fixtures in.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** /…/shared/fixtures/real-eventlogs next to the repository. */
+export function sharedFixturesDir(): string {
+  return path.resolve(repoRoot, '..', 'shared', 'fixtures', 'real-eventlogs');
+}
+
+export function haveSharedFixtures(): boolean {
+  return existsSync(path.join(sharedFixturesDir(), 'expected-pcrs.json'));
+}
+
+export const SHARED_FIXTURES_MISSING = `shared fixtures not found at ${sharedFixturesDir()} (expected ../shared/fixtures/real-eventlogs next to the repo)`;
+
+export interface RealLog {
+  /** Path relative to the fixtures folder, e.g. "go-tpm-tools/internal/test/eventlogs/rhel8-uefi.bin". */
+  name: string;
+  path: string;
+  /** bank -> PCR index (string) -> hex, as expected-pcrs.json gives it. */
+  expected: Record<string, Record<string, string>>;
+}
+
+/** Every log of expected-pcrs.json with its expected PCR values. Empty when the fixtures are absent. */
+export function realLogs(): RealLog[] {
+  if (!haveSharedFixtures()) return [];
+  const dir = sharedFixturesDir();
+  const json = JSON.parse(readFileSync(path.join(dir, 'expected-pcrs.json'), 'utf8')) as Record<string, { pcrs: Record<string, Record<string, string>> }>;
+  return Object.entries(json).map(([name, v]) => ({ name, path: path.join(dir, name), expected: v.pcrs }));
+}
+
+/** Reads a fixture (path relative to the fixtures folder) as a Uint8Array. */
+export function readFixture(relative: string): Uint8Array {
+  return new Uint8Array(readFileSync(path.join(sharedFixturesDir(), relative)));
+}
+
+export const GCE_ATTESTATION_DIR = 'go-tpm-tools/internal/test/attestations/gce-cos-85-nonce9009.split';
