@@ -1,35 +1,12 @@
 /** tpm-sim EK certificates: TCG EK Credential Profile fields, readable by @peculiar/x509, trusted by default. */
 import { X509Certificate as NodeX509 } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { x509 } from '../src/util/x509.ts';
 import { validateEkCertificate } from '../src/enrollment/ek-chain.ts';
 import { loadEkRoots } from '../src/enrollment/ek-roots.ts';
 import { parsePublic } from '../src/tpm/index.ts';
 import { SIM_TPM_MANUFACTURER, SIM_TPM_MODEL, SIM_TPM_VERSION, createSimHost, devCa } from '../tpm-sim/index.ts';
-
-type X509Module = typeof import('@peculiar/x509');
-let x509: X509Module;
-
-beforeAll(async () => {
-  // @peculiar/x509 imports tsyringe, which needs a Reflect metadata API; reflect-metadata is not installed,
-  // so give it the few functions it calls, for this test only.
-  const store = new WeakMap<object, Map<unknown, unknown>>();
-  const r = Reflect as unknown as Record<string, unknown>;
-  if (typeof r.getMetadata !== 'function') {
-    const get = (k: unknown, t: object) => store.get(t)?.get(k);
-    r.getMetadata = get;
-    r.getOwnMetadata = get;
-    r.hasMetadata = (k: unknown, t: object) => store.get(t)?.has(k) ?? false;
-    r.hasOwnMetadata = r.hasMetadata;
-    r.defineMetadata = (k: unknown, v: unknown, t: object) => {
-      const m = store.get(t) ?? new Map();
-      m.set(k, v);
-      store.set(t, m);
-    };
-    r.metadata = (k: unknown, v: unknown) => (t: object) => (r.defineMetadata as (a: unknown, b: unknown, c: object) => void)(k, v, t);
-  }
-  x509 = await import('@peculiar/x509');
-});
 
 describe.each(['rsa', 'ecc'] as const)('%s EK certificate', (ekType) => {
   const host = createSimHost({ ekType, akType: 'ecc' });

@@ -4,31 +4,8 @@
  * certificate can be wrong.
  */
 import { webcrypto } from 'node:crypto';
-import type * as X509 from '@peculiar/x509';
+import { x509 } from '../../src/util/x509.ts';
 
-/**
- * @peculiar/x509 loads tsyringe, which wants a Reflect metadata API (reflect-metadata is not
- * installed). Give it the few functions it calls, before the dynamic import below.
- */
-function installReflectMetadataShim(): void {
-  const r = Reflect as unknown as Record<string, unknown>;
-  if (typeof r.getMetadata === 'function') return;
-  const store = new WeakMap<object, Map<unknown, unknown>>();
-  const get = (k: unknown, t: object): unknown => store.get(t)?.get(k);
-  const define = (k: unknown, v: unknown, t: object): void => {
-    const m = store.get(t) ?? new Map<unknown, unknown>();
-    m.set(k, v);
-    store.set(t, m);
-  };
-  r.getMetadata = get;
-  r.getOwnMetadata = get;
-  r.hasMetadata = (k: unknown, t: object): boolean => store.get(t)?.has(k) ?? false;
-  r.hasOwnMetadata = r.hasMetadata;
-  r.defineMetadata = define;
-  r.metadata = (k: unknown, v: unknown) => (t: object) => define(k, v, t);
-}
-installReflectMetadataShim();
-const x509: typeof X509 = await import('@peculiar/x509');
 x509.cryptoProvider.set(webcrypto as never);
 
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
@@ -40,7 +17,7 @@ const DAY = 86_400_000;
 
 export interface TestCa {
   name: string;
-  cert: X509.X509Certificate;
+  cert: x509.X509Certificate;
   der: Uint8Array;
   keys: CryptoKeyPair;
   /** Algorithm this CA signs with. */
@@ -109,7 +86,7 @@ export interface EkCertOptions {
 
 export async function makeEkCert(issuer: TestCa, opts: EkCertOptions = {}): Promise<Uint8Array> {
   const publicKey = opts.publicKey ?? ((await webcrypto.subtle.generateKey({ name: 'ECDH', namedCurve: 'P-256' }, true, ['deriveBits'])) as CryptoKeyPair).publicKey;
-  const extensions: X509.Extension[] = [new x509.BasicConstraintsExtension(opts.ca ?? false, undefined, true)];
+  const extensions: x509.Extension[] = [new x509.BasicConstraintsExtension(opts.ca ?? false, undefined, true)];
   const ku = opts.keyUsage === undefined ? x509.KeyUsageFlags.keyAgreement | x509.KeyUsageFlags.keyEncipherment : opts.keyUsage;
   if (ku !== null) extensions.push(new x509.KeyUsagesExtension(ku, true));
   const eku = opts.eku === undefined ? ['2.23.133.8.1'] : opts.eku;
