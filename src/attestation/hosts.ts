@@ -1,0 +1,71 @@
+/** Host views for schedulers and host administration (contract §3.3). */
+import type { HostRecord, Store } from '../store/types.ts';
+import { ApiError } from '../util/errors.ts';
+import type { ProfileCatalog } from './profiles.ts';
+import { trustOf, type TrustStatus, type TrustView } from './trust.ts';
+
+export interface HostView {
+  hostId: string;
+  enrolledAt: string;
+  akName: string;
+  profiles: string[];
+  revokedAt?: string;
+  trust: TrustView;
+}
+
+export class HostService {
+  constructor(
+    private readonly store: Store,
+    private readonly profiles: ProfileCatalog,
+  ) {}
+
+  private async viewOf(host: HostRecord, now: Date): Promise<HostView> {
+    const trust = trustOf(host, await this.store.lastAppraisal(host.hostId), now);
+    return {
+      hostId: host.hostId,
+      enrolledAt: host.enrolledAt,
+      akName: host.akName,
+      profiles: host.profiles,
+      ...(host.revokedAt ? { revokedAt: host.revokedAt } : {}),
+      trust,
+    };
+  }
+
+  async get(hostId: string, now: Date): Promise<HostView> {
+    const host = await this.store.getHost(hostId);
+    if (!host) throw new ApiError(404, 'unknown_host', `host ${hostId} is not enrolled`);
+    return this.viewOf(host, now);
+  }
+
+  async list(now: Date, status?: TrustStatus): Promise<HostView[]> {
+    const views = await Promise.all((await this.store.listHosts()).map((h) => this.viewOf(h, now)));
+    return status === undefined ? views : views.filter((v) => v.trust.status === status);
+  }
+
+  /** For relying parties inside bootgate (key release): the host's status and the appraisal behind it. */
+  async trustStatus(hostId: string, now: Date): Promise<{ status: TrustStatus; appraisalId?: string }> {
+    const host = await this.store.getHost(hostId);
+    if (!host) return { status: 'unknown' };
+    const t = trustOf(host, await this.store.lastAppraisal(hostId), now);
+    return { status: t.status, ...(t.appraisalId ? { appraisalId: t.appraisalId } : {}) };
+  }
+
+  async setProfiles(hostId: string, names: string[], now: Date): Promise<HostView> {
+    for (const name of names) {
+      if (!(await this.profiles.exists(name))) throw new ApiError(400, 'unknown_profile', `no golden profile named "${name}"`);
+    }
+    if (!(await this.store.setHostProfiles(hostId, [...new Set(names)]))) {
+      throw new ApiError(404, 'unknown_host', `host ${hostId} is not enrolled`);
+    }
+    return this.get(hostId, now);
+  }
+
+  async delete(hostId: string, now: Date): Promise<void> {
+    const last = await this.store.lastPassingAppraisal(hostId);
+    if (!(await this.store.deleteHost(hostId))) throw new ApiError(404, 'unknown_host', `host ${hostId} is not enrolled`);
+    if (last?.tokenId && last.tokenExpiresAt && Date.parse(last.tokenExpiresAt) > now.getTime()) {
+      await this.store.revokeToken(last.tokenId, hostId, now, new Date(last.tokenExpiresAt));
+    }
+    await this.store.appendTrustEvent({ hostId, kind: 'deleted', at: now.toISOString() });
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * Golden profiles held by the service: shipped files loaded at start, versions added through
+ * the admin API. A stored version is immutable; parsed profiles are cached by name@version.
+ */
+import type { Logger } from 'pino';
+import type { ProfileRecord, Store } from '../store/types.ts';
+import { ApiError } from '../util/errors.ts';
+import type { CoreDependencies, LoadedProfile } from './ports.ts';
+
+/** JSON with object keys sorted, so two documents that differ only in key order compare equal. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+}
+
+export interface ProfileSummary {
+  name: string;
+  version: string;
+  source: 'file' | 'api';
+  storedAt: string;
+}
+
+export class ProfileCatalog {
+  private readonly cache = new Map<string, LoadedProfile>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly core: Pick<CoreDependencies, 'parseProfile' | 'loadProfileDir'>,
+    private readonly log: Logger,
+  ) {}
+
+  /** Stores every profile of the directory (source 'file'); a version stored through the API wins. */
+  async loadFiles(dir: string, now: Date): Promise<number> {
+    const loaded = this.core.loadProfileDir(dir);
+    for (const { profile, document, file } of loaded) {
+      const existing = await this.store.getProfile(profile.name, profile.version);
+      const text = canonicalJson(document);
+      if (existing && existing.document === text) continue;
+      if (existing && existing.source === 'api') {
+        this.log.warn({ file, profile: `${profile.name}@${profile.version}` }, 'profile file differs from the version stored through the API; keeping the stored one');
+        continue;
+      }
+      await this.store.putProfile({ name: profile.name, version: profile.version, document: text, source: 'file', storedAt: now.toISOString() });
+    }
+    return loaded.length;
+  }
+
+  async list(): Promise<ProfileSummary[]> {
+    return (await this.store.listProfiles()).map(({ name, version, source, storedAt }) => ({ name, version, source, storedAt }));
+  }
+
+  async get(name: string, version?: string): Promise<ProfileRecord | undefined> {
+    return this.store.getProfile(name, version);
+  }
+
+  /** Validates and stores a new version; the same version with other content is a conflict. */
+  async put(name: string, document: unknown, now: Date): Promise<{ name: string; version: string; created: boolean }> {
+    let profile: LoadedProfile;
+    try {
+      profile = this.core.parseProfile(document, `PUT /v1/golden/${name}`);
+    } catch (err) {
+      throw new ApiError(400, 'invalid_profile', (err instanceof Error ? err.message : String(err)).slice(0, 1000));
+    }
+    if (profile.name !== name) {
+      throw new ApiError(400, 'profile_name_mismatch', `the document names profile "${profile.name.slice(0, 128)}" but the URL names "${name}"`);
+    }
+    const text = canonicalJson(document);
+    const existing = await this.store.getProfile(name, profile.version);
+    if (existing) {
+      if (existing.document !== text) {
+        throw new ApiError(409, 'profile_version_exists', `${name}@${profile.version} already exists with different content; bump the version`);
+      }
+      return { name, version: profile.version, created: false };
+    }
+    await this.store.putProfile({ name, version: profile.version, document: text, source: 'api', storedAt: now.toISOString() });
+    return { name, version: profile.version, created: true };
+  }
+
+  async exists(name: string): Promise<boolean> {
+    return (await this.store.getProfile(name)) !== undefined;
+  }
+
+  /** The latest version of each named profile; names with no stored profile are reported missing. */
+  async resolve(names: readonly string[]): Promise<{ profiles: LoadedProfile[]; missing: string[] }> {
+    const profiles: LoadedProfile[] = [];
+    const missing: string[] = [];
+    for (const name of names) {
+      const rec = await this.store.getProfile(name);
+      if (!rec) {
+        missing.push(name);
+        continue;
+      }
+      const key = `${rec.name}@${rec.version}`;
+      let p = this.cache.get(key);
+      if (!p) {
+        p = this.core.parseProfile(JSON.parse(rec.document) as unknown, `store:${key}`);
+        this.cache.set(key, p);
+      }
+      profiles.push(p);
+    }
+    return { profiles, missing };
+  }
+}

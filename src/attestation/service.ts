@@ -1,0 +1,247 @@
+/**
+ * The attestation flow (contract §3.2): nonce issuance, then for each submission
+ * nonce consumption → appraisal pipeline → record → token. The nonce is consumed before anything
+ * else, so it is spent by its first presentation whatever the verdict.
+ */
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Finding } from '../appraisal/types.ts';
+import type { AppraisalRecord, HostRecord, NonceOutcome, Store } from '../store/types.ts';
+import type { PcrBanks } from '../tpm/alg.ts';
+import { ApiError, ParseError } from '../util/errors.ts';
+import { concatBytes, fromBase64, toBase64, toHex } from '../util/encoding.ts';
+import type { SigningKeyring } from '../token/keys.ts';
+import { issueAttestationToken } from '../token/attestation-token.ts';
+import type { Metrics } from '../http/metrics.ts';
+import { bindKey, type BoundKey } from './binding-key.ts';
+import type { AppraiseOutput, ClockInfo, CoreDependencies } from './ports.ts';
+import type { ProfileCatalog } from './profiles.ts';
+import { toJsonSafe } from './json-safe.ts';
+import { trustOf } from './trust.ts';
+
+export interface AttestRequest {
+  nonce: Uint8Array;
+  quote: Uint8Array;
+  signature: Uint8Array;
+  eventLog: Uint8Array;
+  bindingKey?: unknown;
+  pcrs?: PcrBanks;
+}
+
+export interface AttestResponse {
+  appraisalId: string;
+  verdict: 'pass' | 'fail';
+  profile: string | null;
+  failures: unknown[];
+  pcrs: Record<string, Record<string, string>>;
+  token?: string;
+  expiresAt?: string;
+}
+
+export interface AttestationSettings {
+  nonceTtlSeconds: number;
+  tokenTtlSeconds: number;
+  /** `iss` of tokens, known once the server listens. */
+  issuer(): string;
+}
+
+const NONCE_BYTES = 32;
+
+const NONCE_FINDINGS: Record<Exclude<NonceOutcome, 'ok'>, Finding> = {
+  used: { code: 'nonce_reused', message: 'the nonce was already presented once; every attestation needs a fresh nonce from POST /v1/hosts/{hostId}/nonce' },
+  unknown: { code: 'nonce_unknown', message: 'the nonce was not issued by this verifier, or expired long ago' },
+  expired: { code: 'nonce_expired', message: 'the nonce expired before the evidence arrived' },
+  wrong_host: { code: 'nonce_wrong_host', message: 'the nonce was issued for another host' },
+};
+
+/** Failures after which the quote's clock is not fresh evidence and must not become the host's reference. */
+const CLOCK_UNTRUSTED_CODES = new Set(['nonce_mismatch', 'clock_rollback', 'reset_count_rollback', 'restart_count_rollback']);
+
+/** Which request field a ParseError of the pipeline belongs to, by the structure that failed. */
+export function malformedCode(err: ParseError): string {
+  const s = err.structure;
+  if (s.startsWith('TPMS_ATTEST') || s.startsWith('TPML_PCR_SELECTION') || s.startsWith('TPMS_PCR_SELECTION') || s.startsWith('TPMS_CLOCK')) return 'malformed_quote';
+  if (s.startsWith('TPMT_SIGNATURE') || s.startsWith('TPMS_SIGNATURE')) return 'malformed_signature';
+  if (s.startsWith('TPMT_PUBLIC') || s.startsWith('TPM2B_PUBLIC')) return 'malformed_ak_pub';
+  return 'malformed_event_log';
+}
+
+const sha256 = (...parts: Uint8Array[]): Uint8Array => {
+  const h = createHash('sha256');
+  for (const p of parts) h.update(p);
+  return new Uint8Array(h.digest());
+};
+
+const ms = (t0: number): number => Math.round((performance.now() - t0) * 1000) / 1000;
+
+function clockRecord(c: ClockInfo): NonNullable<AppraisalRecord['clock']> {
+  return { clock: c.clock.toString(), resetCount: c.resetCount, restartCount: c.restartCount };
+}
+
+function previousClock(host: HostRecord): ClockInfo | undefined {
+  const c = host.lastClock;
+  if (!c || !/^\d+$/.test(c.clock)) return undefined;
+  return { clock: BigInt(c.clock), resetCount: c.resetCount, restartCount: c.restartCount };
+}
+
+export class AttestationService {
+  constructor(
+    private readonly store: Store,
+    private readonly core: Pick<CoreDependencies, 'appraise'>,
+    private readonly profiles: ProfileCatalog,
+    private readonly keyring: SigningKeyring,
+    private readonly metrics: Metrics,
+    private readonly settings: AttestationSettings,
+    private readonly log: Logger,
+  ) {}
+
+  private async enrolledHost(hostId: string): Promise<HostRecord> {
+    const host = await this.store.getHost(hostId);
+    if (!host) throw new ApiError(404, 'unknown_host', `host ${hostId} is not enrolled`);
+    if (host.revokedAt !== undefined) throw new ApiError(403, 'host_revoked', `host ${hostId} was revoked by an administrator`);
+    return host;
+  }
+
+  async issueNonce(hostId: string, now: Date): Promise<{ nonce: string; expiresAt: string }> {
+    await this.enrolledHost(hostId);
+    const nonce = randomBytes(NONCE_BYTES);
+    const expiresAt = new Date(now.getTime() + this.settings.nonceTtlSeconds * 1000).toISOString();
+    await this.store.putNonce({ nonceHash: toHex(sha256(nonce)), hostId, createdAt: now.toISOString(), expiresAt });
+    return { nonce: toBase64(nonce), expiresAt };
+  }
+
+  async attest(hostId: string, req: AttestRequest, now: Date): Promise<AttestResponse> {
+    const started = performance.now();
+    const timings: Record<string, number> = {};
+    const host = await this.enrolledHost(hostId);
+    // Validated before the nonce is spent: a typo in the key must not cost the host its nonce.
+    const bound: BoundKey | undefined = req.bindingKey === undefined ? undefined : await bindKey(req.bindingKey);
+
+    let t = performance.now();
+    const nonceOutcome = await this.store.consumeNonce(toHex(sha256(req.nonce)), hostId, now);
+    timings.nonce = ms(t);
+    const nonceOk = nonceOutcome === 'ok';
+
+    t = performance.now();
+    const { profiles, missing } = await this.profiles.resolve(host.profiles);
+    timings.profiles = ms(t);
+
+    const akPub = fromBase64(host.akPub);
+    if (akPub === null) throw new Error(`stored akPub of ${hostId} is not base64`);
+    const expectedExtraData = bound ? sha256(req.nonce, bound.thumbprintBytes) : req.nonce;
+
+    t = performance.now();
+    let outcome: AppraiseOutput;
+    try {
+      const prev = nonceOk ? previousClock(host) : undefined;
+      outcome = await this.core.appraise({
+        akPub,
+        quote: req.quote,
+        signature: req.signature,
+        expectedExtraData,
+        eventLog: req.eventLog,
+        ...(req.pcrs ? { claimedPcrs: req.pcrs } : {}),
+        profiles,
+        ...(prev ? { previousClock: prev } : {}),
+      });
+    } catch (err) {
+      if (err instanceof ParseError) throw new ApiError(400, malformedCode(err), err.message.slice(0, 500));
+      throw err;
+    }
+    timings.pipeline = ms(t);
+    for (const [k, v] of Object.entries(outcome.timings)) timings[`pipeline.${k}`] = v;
+
+    const failures: Finding[] = [];
+    if (!nonceOk) failures.push(NONCE_FINDINGS[nonceOutcome]);
+    if (host.profiles.length === 0) {
+      failures.push({ code: 'profile_not_found', message: `host ${hostId} has no golden profile assigned; an administrator sets one with PUT /v1/hosts/${hostId}` });
+    }
+    for (const name of missing) {
+      failures.push({ code: 'profile_not_found', message: `golden profile "${name}" assigned to host ${hostId} does not exist` });
+    }
+    for (const f of outcome.failures) {
+      if (f.code === 'profile_not_found' && failures.some((g) => g.code === 'profile_not_found')) continue;
+      failures.push(f);
+    }
+    const verdict: 'pass' | 'fail' = failures.length === 0 && outcome.verdict === 'pass' ? 'pass' : 'fail';
+
+    const appraisalId = randomUUID();
+    let token: { token: string; jti: string; expiresAt: Date } | undefined;
+    if (verdict === 'pass') {
+      if (outcome.profile === null || outcome.pcrDigest === undefined) {
+        throw new Error('the pipeline passed without naming a profile and a pcrDigest');
+      }
+      t = performance.now();
+      token = await issueAttestationToken(
+        this.keyring,
+        { issuer: this.settings.issuer(), ttlSeconds: this.settings.tokenTtlSeconds, now },
+        {
+          hostId,
+          appraisalId,
+          profile: outcome.profile,
+          akName: host.akName,
+          pcrDigest: outcome.pcrDigest,
+          ...(bound ? { bindingKeyThumbprint: bound.thumbprint } : {}),
+        },
+      );
+      timings.token = ms(t);
+    }
+
+    const clockIsFresh = outcome.verifiedClock !== undefined && nonceOk && !failures.some((f) => CLOCK_UNTRUSTED_CODES.has(f.code));
+    const safeFailures = toJsonSafe(failures) as unknown[];
+    timings.total = ms(started);
+    const record: AppraisalRecord = {
+      appraisalId,
+      hostId,
+      verdict,
+      profile: outcome.profile,
+      failures: safeFailures,
+      pcrs: outcome.pcrs,
+      evidence: {
+        quote: toHex(sha256(req.quote)),
+        signature: toHex(sha256(req.signature)),
+        eventLog: toHex(sha256(req.eventLog)),
+        nonce: toHex(sha256(req.nonce)),
+      },
+      ...(clockIsFresh && outcome.verifiedClock ? { clock: clockRecord(outcome.verifiedClock) } : {}),
+      ...(token ? { tokenId: token.jti, tokenExpiresAt: token.expiresAt.toISOString() } : {}),
+      ...(bound ? { bindingKeyThumbprint: bound.thumbprint } : {}),
+      timings,
+      appraisedAt: now.toISOString(),
+    };
+
+    t = performance.now();
+    const statusBefore = trustOf(host, await this.store.lastAppraisal(hostId), now).status;
+    const previousPass = verdict === 'fail' ? await this.store.lastPassingAppraisal(hostId) : undefined;
+    await this.store.recordAppraisal(record);
+    if (previousPass?.tokenId && previousPass.tokenExpiresAt && Date.parse(previousPass.tokenExpiresAt) > now.getTime()) {
+      await this.store.revokeToken(previousPass.tokenId, hostId, now, new Date(previousPass.tokenExpiresAt));
+    }
+    // Events mark changes of trust; a host passing again and again is not news (and each event costs an fsync).
+    const statusAfter = verdict === 'pass' ? 'trusted' : 'untrusted';
+    if (statusAfter !== statusBefore) {
+      await this.store.appendTrustEvent({
+        hostId,
+        kind: statusAfter,
+        appraisalId,
+        ...(verdict === 'fail' ? { detail: { codes: failures.map((f) => f.code) } } : {}),
+        at: now.toISOString(),
+      });
+    }
+    const storeMs = ms(t);
+
+    this.metrics.appraisals.inc({ verdict });
+    for (const f of failures) this.metrics.appraisalFailures.inc({ code: f.code });
+    this.metrics.appraisalDuration.observe({ verdict }, (performance.now() - started) / 1000);
+    this.log.info({ hostId, appraisalId, verdict, codes: failures.map((f) => f.code), storeMs }, 'appraisal');
+
+    return {
+      appraisalId,
+      verdict,
+      profile: outcome.profile,
+      failures: safeFailures,
+      pcrs: outcome.pcrs,
+      ...(token ? { token: token.token, expiresAt: token.expiresAt.toISOString() } : {}),
+    };
+  }
+}

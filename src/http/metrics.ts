@@ -1,0 +1,41 @@
+/** Prometheus metrics, one registry per app so several services in one process never collide. */
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly appraisals: Counter<'verdict'>;
+  readonly appraisalFailures: Counter<'code'>;
+  readonly appraisalDuration: Histogram<'verdict'>;
+  readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
+
+  constructor(options: { defaultMetrics?: boolean } = {}) {
+    const registers = [this.registry];
+    this.appraisals = new Counter({
+      name: 'bootgate_appraisals_total',
+      help: 'Appraisals recorded, by verdict',
+      labelNames: ['verdict'],
+      registers,
+    });
+    this.appraisalFailures = new Counter({
+      name: 'bootgate_appraisal_failures_total',
+      help: 'Failures reported by appraisals, by failure code',
+      labelNames: ['code'],
+      registers,
+    });
+    this.appraisalDuration = new Histogram({
+      name: 'bootgate_appraisal_duration_seconds',
+      help: 'Time to appraise evidence and record the result, by verdict',
+      labelNames: ['verdict'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    });
+    this.httpDuration = new Histogram({
+      name: 'bootgate_http_request_duration_seconds',
+      help: 'HTTP request latency, by route pattern and status',
+      labelNames: ['method', 'route', 'status'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    });
+    if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'bootgate_' });
+  }
+}

@@ -1,0 +1,24 @@
+/** Request validation with zod: 400 invalid_request naming the path; base64 fields decoded with a named error. */
+import type { z } from 'zod';
+import { ApiError } from '../util/errors.ts';
+import { fromBase64 } from '../util/encoding.ts';
+
+function describePath(path: readonly PropertyKey[]): string {
+  return path.length === 0 ? 'body' : path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.');
+}
+
+export function parseWith<S extends z.ZodType>(schema: S, value: unknown, what = 'body'): z.output<S> {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  const where = issue ? describePath(issue.path) : what;
+  const prefix = what === 'body' ? '' : `${what} `;
+  throw new ApiError(400, 'invalid_request', `${prefix}${where}: ${(issue?.message ?? 'invalid').slice(0, 300)}`);
+}
+
+/** Decodes a base64/base64url request field, or answers 400 invalid_base64 naming it. */
+export function base64Field(field: string, value: string): Uint8Array {
+  const bytes = fromBase64(value);
+  if (bytes === null) throw new ApiError(400, 'invalid_base64', `${field} is not valid base64`);
+  return bytes;
+}

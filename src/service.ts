@@ -1,0 +1,223 @@
+/**
+ * Composition root: configuration → store, signing keys, profiles, services, HTTP app → listening
+ * server. startService() is what `bootgate serve` runs and what the tests start on a free port.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { Express } from 'express';
+import { pino, type Logger } from 'pino';
+import type { ApiKeyConfig, Config } from './config.ts';
+import { openSqliteStore, type SqliteStore } from './store/sqlite.ts';
+import { SigningKeyring } from './token/keys.ts';
+import { ProfileCatalog } from './attestation/profiles.ts';
+import { EnrollmentService } from './enrollment/service.ts';
+import { AttestationService } from './attestation/service.ts';
+import { HostService } from './attestation/hosts.ts';
+import type { CoreDependencies } from './attestation/ports.ts';
+import { coreDependencies } from './attestation/dependencies.ts';
+import { ApiKeyring } from './http/auth.ts';
+import { Metrics } from './http/metrics.ts';
+import { RateLimiter } from './http/rate-limit.ts';
+import { createApp } from './http/app.ts';
+import type { AppContext } from './http/context.ts';
+import { requireRole } from './http/auth.ts';
+import { strictJsonBody } from './http/body.ts';
+import type { Store } from './store/types.ts';
+import { loadMasterKey } from './broker/master-key.ts';
+import { createBrokerRouter } from './broker/routes.ts';
+import { TrustEventHub } from './events/hub.ts';
+import { withTrustEventNotifications } from './events/notifying-store.ts';
+import { createEventsRouter } from './events/routes.ts';
+import { WebhookRegistry } from './events/webhooks/registry.ts';
+import { WebhookDispatcher } from './events/webhooks/dispatcher.ts';
+
+export const ADMIN_KEY_FILE = 'admin.key';
+export const DATABASE_FILE = 'bootgate.db';
+
+export interface ServiceOptions {
+  config: Config;
+  /** Replaces the real core (tests only). */
+  core?: CoreDependencies;
+  logger?: Logger;
+  now?: () => Date;
+}
+
+export interface RunningService {
+  /** http://HOST:PORT as actually bound. */
+  url: string;
+  port: number;
+  /** The generated admin key's file when BOOTGATE_API_KEYS is unset. */
+  adminKeyFile: string | undefined;
+  adminKeyGenerated: boolean;
+  /** The database itself (the routes use it wrapped with trust-event notifications). */
+  store: SqliteStore;
+  keyring: SigningKeyring;
+  context: AppContext;
+  app: Express;
+  /** Stops accepting, lets in-flight requests finish (up to `graceMs`), closes the database. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/** Reads `<dataDir>/admin.key`, creating it (mode 0600) with a fresh key the first time. */
+export function ensureAdminKey(dataDir: string): { key: string; file: string; generated: boolean } {
+  const file = join(dataDir, ADMIN_KEY_FILE);
+  if (existsSync(file)) {
+    if ((statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
+    const key = readFileSync(file, 'utf8').trim();
+    if (key.length < 16) throw new Error(`${file} does not hold a usable key; delete it to generate a new one`);
+    return { key, file, generated: false };
+  }
+  const key = randomBytes(32).toString('base64url');
+  writeFileSync(file, `${key}\n`, { mode: 0o600, flag: 'wx' });
+  return { key, file, generated: true };
+}
+
+function urlOf(host: string, port: number): string {
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+const PRUNE_INTERVAL_MS = 10 * 60 * 1000;
+/** Expired nonces and enrollments are kept this long, so a late replay still reads as nonce_reused. */
+const RETENTION_MS = 24 * 60 * 60 * 1000;
+
+export async function startService(options: ServiceOptions): Promise<RunningService> {
+  const { config } = options;
+  const now = options.now ?? (() => new Date());
+  const log = options.logger ?? pino({ level: config.logLevel, base: { service: 'bootgate' } }, pino.destination(2));
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+
+  let apiKeys: ApiKeyConfig[];
+  let adminKeyFile: string | undefined;
+  let adminKeyGenerated = false;
+  if (config.apiKeys) {
+    apiKeys = config.apiKeys;
+  } else {
+    const admin = ensureAdminKey(config.dataDir);
+    apiKeys = [{ role: 'admin', key: admin.key }];
+    adminKeyFile = admin.file;
+    adminKeyGenerated = admin.generated;
+  }
+
+  const core = options.core ?? coreDependencies(config.ekRoots);
+  // Before the database: a bad master key must stop start-up without touching anything.
+  const masterKey = loadMasterKey({ dataDir: config.dataDir, env: config.masterKey ? { BOOTGATE_MASTER_KEY: config.masterKey } : {} });
+  const sqlite = openSqliteStore(join(config.dataDir, DATABASE_FILE));
+  const hub = new TrustEventHub();
+  // Every appended trust event wakes long-polls and webhooks, whoever appended it.
+  const store: Store = withTrustEventNotifications(sqlite, hub);
+  let server: Server | undefined;
+  let pruneTimer: NodeJS.Timeout | undefined;
+  let dispatcher: WebhookDispatcher | undefined;
+  try {
+    const keyring = await SigningKeyring.open(store, config.tokenTtlSeconds, now());
+    const profiles = new ProfileCatalog(store, core, log);
+    if (existsSync(config.goldenDir)) {
+      const n = await profiles.loadFiles(config.goldenDir, now());
+      log.info({ dir: config.goldenDir, profiles: n }, 'golden profiles loaded');
+    } else {
+      log.warn({ dir: config.goldenDir }, 'golden profile directory not found; only profiles stored through the API are available');
+    }
+    const metrics = new Metrics({ defaultMetrics: true });
+    let issuer = config.issuer ?? '';
+    const context: AppContext = {
+      config,
+      store,
+      keyring,
+      apiKeys: new ApiKeyring(apiKeys),
+      profiles,
+      enrollment: new EnrollmentService(store, core, profiles, config.enrollmentTtlSeconds),
+      attestation: new AttestationService(
+        store,
+        core,
+        profiles,
+        keyring,
+        metrics,
+        { nonceTtlSeconds: config.nonceTtlSeconds, tokenTtlSeconds: config.tokenTtlSeconds, issuer: () => issuer },
+        log,
+      ),
+      hosts: new HostService(store, profiles),
+      metrics,
+      log,
+      limiter: new RateLimiter(config.rateLimitPerMinute),
+      now,
+    };
+    const webhooks = await WebhookRegistry.open(config.dataDir);
+    dispatcher = new WebhookDispatcher(webhooks, {
+      onDelivery: (r) => {
+        if (!r.ok) log.warn({ webhook: r.webhookId, seq: r.seq, attempt: r.attempt, status: r.status, error: r.error }, 'webhook delivery failed');
+      },
+    });
+    dispatcher.attach(hub);
+    const roleCheck = (...roles: Array<'admin' | 'scheduler' | 'broker'>) => requireRole(context.apiKeys, ...roles);
+    const jsonBody = strictJsonBody(config.bodyLimitBytes);
+    const extraRoutes = [
+      createBrokerRouter({
+        store,
+        requireRole: roleCheck,
+        getVerificationKeys: async () => keyring.jwks(now()).keys,
+        // Read at each token check: with port 0 the URL is known only once listening.
+        get issuer() {
+          return issuer;
+        },
+        masterKey: masterKey.key,
+        trustOf: (hostId) => context.hosts.trustStatus(hostId, now()),
+        onTrustEvent: (e) => hub.publish(e),
+        now,
+        jsonBody,
+      }),
+      createEventsRouter({ store, hub, requireRole: roleCheck, webhooks, jsonBody }),
+    ];
+    const app = createApp(context, extraRoutes);
+    const srv = createServer(app);
+    server = srv;
+    // Slow clients must not pin connections forever.
+    srv.requestTimeout = 30_000;
+    srv.headersTimeout = 10_000;
+    await new Promise<void>((resolve, reject) => {
+      srv.once('error', reject);
+      srv.listen(config.port, config.host, () => {
+        srv.off('error', reject);
+        resolve();
+      });
+    });
+    const port = (srv.address() as AddressInfo).port;
+    const url = urlOf(config.host, port);
+    if (issuer === '') issuer = url;
+
+    pruneTimer = setInterval(() => {
+      const before = new Date(now().getTime() - RETENTION_MS);
+      Promise.all([sqlite.pruneNonces(before), sqlite.pruneEnrollments(before)]).catch((err: unknown) => log.error({ err }, 'pruning failed'));
+    }, PRUNE_INTERVAL_MS);
+    pruneTimer.unref();
+
+    let stopping: Promise<void> | undefined;
+    const stop = (graceMs = 10_000): Promise<void> => {
+      stopping ??= (async () => {
+        clearInterval(pruneTimer);
+        dispatcher?.close();
+        await new Promise<void>((resolve) => {
+          const force = setTimeout(() => srv.closeAllConnections(), graceMs);
+          force.unref();
+          srv.close(() => {
+            clearTimeout(force);
+            resolve();
+          });
+          srv.closeIdleConnections();
+        });
+        await sqlite.close();
+        log.flush?.();
+      })();
+      return stopping;
+    };
+    return { url, port, adminKeyFile, adminKeyGenerated, store: sqlite, keyring, context, app, stop };
+  } catch (err) {
+    clearInterval(pruneTimer);
+    dispatcher?.close();
+    server?.close();
+    await sqlite.close();
+    throw err;
+  }
+}

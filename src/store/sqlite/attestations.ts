@@ -1,0 +1,152 @@
+/** Nonces, appraisals and token revocations in SQLite. */
+import type Database from 'better-sqlite3';
+import type { AppraisalRecord, NonceOutcome, NonceRecord } from '../types.ts';
+import { optionalJson, parseJson } from './json.ts';
+
+interface NonceRow {
+  nonce_hash: string;
+  host_id: string;
+  expires_at: string;
+  used_at: string | null;
+}
+
+interface AppraisalRow {
+  appraisal_id: string;
+  host_id: string;
+  verdict: 'pass' | 'fail';
+  profile: string | null;
+  failures: string;
+  pcrs: string;
+  evidence: string;
+  clock: string | null;
+  token_id: string | null;
+  token_expires_at: string | null;
+  binding_key_thumbprint: string | null;
+  timings: string;
+  appraised_at: string;
+}
+
+function appraisalFromRow(r: AppraisalRow): AppraisalRecord {
+  const a: AppraisalRecord = {
+    appraisalId: r.appraisal_id,
+    hostId: r.host_id,
+    verdict: r.verdict,
+    profile: r.profile,
+    failures: parseJson<unknown[]>(r.failures),
+    pcrs: parseJson<unknown>(r.pcrs),
+    evidence: parseJson<AppraisalRecord['evidence']>(r.evidence),
+    timings: parseJson<Record<string, number>>(r.timings),
+    appraisedAt: r.appraised_at,
+  };
+  const clock = optionalJson<NonNullable<AppraisalRecord['clock']>>(r.clock);
+  if (clock) a.clock = clock;
+  if (r.token_id !== null) a.tokenId = r.token_id;
+  if (r.token_expires_at !== null) a.tokenExpiresAt = r.token_expires_at;
+  if (r.binding_key_thumbprint !== null) a.bindingKeyThumbprint = r.binding_key_thumbprint;
+  return a;
+}
+
+export class AttestationTables {
+  private readonly insertNonce;
+  private readonly selectNonce;
+  private readonly useNonce;
+  private readonly deleteNonces;
+  private readonly insertAppraisal;
+  private readonly updateClock;
+  private readonly selectAppraisal;
+  private readonly selectLast;
+  private readonly selectLastPass;
+  private readonly insertRevoked;
+  private readonly selectRevoked;
+  readonly consume: (nonceHash: string, hostId: string, now: Date) => NonceOutcome;
+  readonly record: (a: AppraisalRecord) => void;
+
+  constructor(db: Database.Database) {
+    this.insertNonce = db.prepare('INSERT INTO nonces (nonce_hash, host_id, created_at, expires_at) VALUES (?, ?, ?, ?)');
+    this.selectNonce = db.prepare<[string], NonceRow>('SELECT nonce_hash, host_id, expires_at, used_at FROM nonces WHERE nonce_hash = ?');
+    this.useNonce = db.prepare('UPDATE nonces SET used_at = ? WHERE nonce_hash = ? AND used_at IS NULL');
+    this.deleteNonces = db.prepare('DELETE FROM nonces WHERE expires_at < ?');
+    this.insertAppraisal = db.prepare(`INSERT INTO appraisals
+      (appraisal_id, host_id, verdict, profile, failures, pcrs, evidence, clock, token_id, token_expires_at,
+       binding_key_thumbprint, timings, appraised_at)
+      VALUES (@appraisalId, @hostId, @verdict, @profile, @failures, @pcrs, @evidence, @clock, @tokenId, @tokenExpiresAt,
+       @bindingKeyThumbprint, @timings, @appraisedAt)`);
+    this.updateClock = db.prepare('UPDATE hosts SET last_clock = ? WHERE host_id = ?');
+    this.selectAppraisal = db.prepare<[string], AppraisalRow>('SELECT * FROM appraisals WHERE appraisal_id = ?');
+    this.selectLast = db.prepare<[string], AppraisalRow>(
+      'SELECT * FROM appraisals WHERE host_id = ? ORDER BY seq DESC LIMIT 1',
+    );
+    this.selectLastPass = db.prepare<[string], AppraisalRow>(
+      "SELECT * FROM appraisals WHERE host_id = ? AND verdict = 'pass' ORDER BY seq DESC LIMIT 1",
+    );
+    this.insertRevoked = db.prepare(
+      'INSERT INTO revoked_tokens (jti, host_id, revoked_at, expires_at) VALUES (?, ?, ?, ?) ON CONFLICT(jti) DO NOTHING',
+    );
+    this.selectRevoked = db.prepare<[string], { one: number }>('SELECT 1 AS one FROM revoked_tokens WHERE jti = ?');
+
+    // The used mark is written before any other check: a nonce dies on its first presentation,
+    // even when presented for the wrong host or after expiry, so it can never be tried twice.
+    const consumeTx = db.transaction((nonceHash: string, hostId: string, now: Date): NonceOutcome => {
+      const row = this.selectNonce.get(nonceHash);
+      if (!row) return 'unknown';
+      if (row.used_at !== null) return 'used';
+      if (this.useNonce.run(now.toISOString(), nonceHash).changes !== 1) return 'used';
+      if (row.host_id !== hostId) return 'wrong_host';
+      if (Date.parse(row.expires_at) <= now.getTime()) return 'expired';
+      return 'ok';
+    });
+    this.consume = (h, id, now) => consumeTx.immediate(h, id, now);
+
+    const recordTx = db.transaction((a: AppraisalRecord) => {
+      this.insertAppraisal.run({
+        appraisalId: a.appraisalId,
+        hostId: a.hostId,
+        verdict: a.verdict,
+        profile: a.profile,
+        failures: JSON.stringify(a.failures),
+        pcrs: JSON.stringify(a.pcrs ?? {}),
+        evidence: JSON.stringify(a.evidence),
+        clock: a.clock ? JSON.stringify(a.clock) : null,
+        tokenId: a.tokenId ?? null,
+        tokenExpiresAt: a.tokenExpiresAt ?? null,
+        bindingKeyThumbprint: a.bindingKeyThumbprint ?? null,
+        timings: JSON.stringify(a.timings),
+        appraisedAt: a.appraisedAt,
+      });
+      if (a.clock) this.updateClock.run(JSON.stringify(a.clock), a.hostId);
+    });
+    this.record = (a) => recordTx.immediate(a);
+  }
+
+  putNonce(n: NonceRecord): void {
+    this.insertNonce.run(n.nonceHash, n.hostId, n.createdAt, n.expiresAt);
+  }
+
+  /** Forgets nonces that expired before `before`; returns how many. */
+  pruneNonces(before: Date): number {
+    return this.deleteNonces.run(before.toISOString()).changes;
+  }
+
+  get(appraisalId: string): AppraisalRecord | undefined {
+    const r = this.selectAppraisal.get(appraisalId);
+    return r ? appraisalFromRow(r) : undefined;
+  }
+
+  last(hostId: string): AppraisalRecord | undefined {
+    const r = this.selectLast.get(hostId);
+    return r ? appraisalFromRow(r) : undefined;
+  }
+
+  lastPassing(hostId: string): AppraisalRecord | undefined {
+    const r = this.selectLastPass.get(hostId);
+    return r ? appraisalFromRow(r) : undefined;
+  }
+
+  revokeToken(jti: string, hostId: string | null, at: Date, expiresAt: Date | null): void {
+    this.insertRevoked.run(jti, hostId, at.toISOString(), expiresAt ? expiresAt.toISOString() : null);
+  }
+
+  isRevoked(jti: string): boolean {
+    return this.selectRevoked.get(jti) !== undefined;
+  }
+}

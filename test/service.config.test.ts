@@ -1,0 +1,60 @@
+/** Environment configuration (contract §2). */
+import { describe, it, expect } from 'vitest';
+import { resolve } from 'node:path';
+import { ConfigError, loadConfig, parseApiKeys } from '../src/config.ts';
+
+describe('loadConfig', () => {
+  it('applies the contract defaults', () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({
+      port: 8080,
+      host: '127.0.0.1',
+      dataDir: resolve('./data'),
+      goldenDir: resolve('./golden-measurements'),
+      ekRoots: undefined,
+      apiKeys: undefined,
+      tokenTtlSeconds: 300,
+      nonceTtlSeconds: 120,
+      issuer: undefined,
+    });
+  });
+
+  it('reads every variable', () => {
+    const c = loadConfig({
+      BOOTGATE_PORT: '0',
+      BOOTGATE_HOST: '0.0.0.0',
+      BOOTGATE_DATA_DIR: '/tmp/d',
+      BOOTGATE_GOLDEN_DIR: '/tmp/g',
+      BOOTGATE_EK_ROOTS: '/tmp/roots.pem',
+      BOOTGATE_API_KEYS: 'admin:aaaaaaaaaaaaaaaa, scheduler:bbbbbbbbbbbbbbbb,broker:cccccccccccccccc',
+      BOOTGATE_TOKEN_TTL: '60',
+      BOOTGATE_NONCE_TTL: '1',
+      BOOTGATE_ISSUER: 'https://verifier.example',
+    });
+    expect(c).toMatchObject({ port: 0, host: '0.0.0.0', dataDir: '/tmp/d', goldenDir: '/tmp/g', ekRoots: '/tmp/roots.pem', tokenTtlSeconds: 60, nonceTtlSeconds: 1, issuer: 'https://verifier.example' });
+    expect(c.apiKeys?.map((k) => k.role)).toEqual(['admin', 'scheduler', 'broker']);
+  });
+
+  it('refuses bad values naming the variable', () => {
+    expect(() => loadConfig({ BOOTGATE_PORT: '70000' })).toThrow(/BOOTGATE_PORT/);
+    expect(() => loadConfig({ BOOTGATE_PORT: '80a' })).toThrow(/BOOTGATE_PORT/);
+    expect(() => loadConfig({ BOOTGATE_TOKEN_TTL: '0' })).toThrow(/BOOTGATE_TOKEN_TTL/);
+    expect(() => loadConfig({ BOOTGATE_NONCE_TTL: '-5' })).toThrow(/BOOTGATE_NONCE_TTL/);
+    expect(() => loadConfig({ BOOTGATE_MASTER_KEY: 'c2hvcnQ=' })).toThrow(/BOOTGATE_MASTER_KEY/);
+  });
+
+  it('refuses unknown roles, short keys and malformed entries without echoing keys', () => {
+    const secret = 'supersecretvalue-0123456789';
+    for (const bad of [`root:${secret}`, `admin${secret}`, `admin:short`, `admin:${secret} x`, ',']) {
+      let err: unknown;
+      try {
+        parseApiKeys(bad);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as Error).message).not.toContain(secret);
+      expect((err as Error).message).toMatch(/BOOTGATE_API_KEYS/);
+    }
+  });
+});
