@@ -26,9 +26,8 @@ async function agentWith(): Promise<HostAgent> {
 }
 
 /**
- * Attests with a fresh binding key and returns what the host needs to release secrets. Done here
- * rather than with HostAgent.release(): the broker wants the binding JWK in the release body
- * ({"jwk": ...}, an addition of src/broker), which the agent does not send.
+ * Attests with a fresh binding key and returns what the host needs to release secrets, sending the
+ * binding JWK again in the release body ({"jwk": ...}, the optional form src/broker accepts).
  */
 async function attestBound(agent: HostAgent, kind: 'ec' | 'rsa'): Promise<{ token: string; privateKey: CryptoKey; jwk: JWK }> {
   const { publicKey, privateKey } = await generateKeyPair(kind === 'ec' ? 'ECDH-ES+A256KW' : 'RSA-OAEP-256', { extractable: true });
@@ -69,6 +68,33 @@ describe('key release through the service', () => {
     }
     const audit = await s.call('GET', '/v1/secrets/disk-key/releases', { key: s.adminKey });
     expect(audit.json.releases.filter((r: { outcome: string }) => r.outcome === 'released')).toHaveLength(2);
+  });
+
+  it('releases with the bearer token alone (contract §3.5): the verifier kept the binding key from the attestation', async () => {
+    const value = new TextEncoder().encode('tenant-7-disk-key');
+    await s.call('PUT', '/v1/secrets/tenant-7', { key: s.adminKey, body: { value: toBase64(value), policy: { profiles: [SIM_PROFILE] } } });
+    for (const kind of ['ec', 'rsa'] as const) {
+      const host = createSimHost({ ekType: 'ecc', akType: 'ecc' });
+      const agent = new HostAgent(host, s.baseUrl, { bindingKey: kind });
+      await agent.enroll([SIM_PROFILE]);
+      await agent.activate();
+      const r = await agent.attest();
+      expect(r.verdict, JSON.stringify(r.failures)).toBe('pass');
+      expect(Buffer.from(await agent.release('tenant-7')).toString()).toBe('tenant-7-disk-key');
+    }
+    // A relay holding the token but another key gets nothing: naming its own key is refused.
+    const thief = await generateKeyPair('ECDH-ES+A256KW', { extractable: true });
+    const host = createSimHost({ ekType: 'ecc', akType: 'ecc' });
+    const agent = new HostAgent(host, s.baseUrl, { bindingKey: 'ec' });
+    await agent.enroll([SIM_PROFILE]);
+    await agent.activate();
+    const token = String((await agent.attest()).token);
+    const stolen = await s.call('POST', '/v1/secrets/tenant-7/release', {
+      headers: { authorization: `Bearer ${token}` },
+      body: { jwk: await exportJWK(thief.publicKey) },
+    });
+    expect(stolen.status).toBe(403);
+    expect(stolen.json.error.code).toBe('binding_key_mismatch');
   });
 
   it('refuses an unbound token, and the token of a host whose later appraisal failed', async () => {

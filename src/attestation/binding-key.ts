@@ -12,6 +12,8 @@ export interface BoundKey {
   thumbprint: string;
   /** The 32 thumbprint bytes that go into SHA-256(nonce ‖ thumbprint). */
   thumbprintBytes: Uint8Array;
+  /** The canonical public members only, as stored for key release. */
+  jwk: JWK;
 }
 
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
@@ -62,5 +64,5 @@ export async function bindKey(input: unknown): Promise<BoundKey> {
   const thumbprint = await calculateJwkThumbprint(members, 'sha256');
   const thumbprintBytes = new Uint8Array(Buffer.from(thumbprint, 'base64url'));
   if (thumbprintBytes.length !== 32) throw new Error('thumbprint is not 32 bytes of base64url');
-  return { thumbprint, thumbprintBytes };
+  return { thumbprint, thumbprintBytes, jwk: members };
 }

@@ -205,7 +205,7 @@ export class AttestationService {
       },
       ...(clockIsFresh && outcome.verifiedClock ? { clock: clockRecord(outcome.verifiedClock) } : {}),
       ...(token ? { tokenId: token.jti, tokenExpiresAt: token.expiresAt.toISOString() } : {}),
-      ...(bound ? { bindingKeyThumbprint: bound.thumbprint } : {}),
+      ...(bound ? { bindingKeyThumbprint: bound.thumbprint, bindingKey: JSON.stringify(bound.jwk) } : {}),
       timings,
       appraisedAt: now.toISOString(),
     };

@@ -20,7 +20,7 @@ export type ReleaseRefusalCode =
   | 'binding_key_mismatch';
 
 export interface ReleaseDeps extends TokenCheckDeps {
-  store: Pick<Store, 'isTokenRevoked' | 'getHost' | 'getSecret' | 'recordRelease'>;
+  store: Pick<Store, 'isTokenRevoked' | 'getHost' | 'getSecret' | 'recordRelease' | 'getAppraisal'>;
   masterKey: Uint8Array;
 }
 
@@ -37,6 +37,9 @@ export type ReleaseDecision = { ok: true; claims: AttestationClaims; jwk: Bindin
 /**
  * The checks, in order: token (see token-check.ts), cnf.jkt present, secret exists, policy,
  * binding JWK valid and matching cnf.jkt. No side effects besides store reads.
+ *
+ * The binding JWK is the one the host sent with its evidence, kept with the token's appraisal;
+ * a caller may also send it as {"jwk": ...}, and either way it must match cnf.jkt.
  */
 export async function decideRelease(input: {
   token: string | undefined;
@@ -58,9 +61,17 @@ export async function decideRelease(input: {
   if (secret === undefined) return refuse(404, 'secret_not_found', `no secret named ${secretName}`);
   const policy = evaluatePolicy(secret.policy, { hostId: claims.sub, profile: claims.profile ?? null });
   if (!policy.ok) return refuse(403, 'policy_denied', policy.reason);
-  const binding = await checkBindingKey(input.bindingJwk, claims.cnf.jkt);
+  const bindingJwk = input.bindingJwk ?? (await recordedBindingKey(deps, claims.appraisal));
+  const binding = await checkBindingKey(bindingJwk, claims.cnf.jkt);
   if (!binding.ok) return refuse(binding.status, binding.code, binding.reason);
   return { ok: true, claims, jwk: binding.key, secret };
+}
+
+/** The public JWK recorded with the appraisal that issued the token, if any. */
+async function recordedBindingKey(deps: ReleaseDeps, appraisalId: string | undefined): Promise<unknown> {
+  if (appraisalId === undefined) return undefined;
+  const stored = (await deps.store.getAppraisal(appraisalId))?.bindingKey;
+  return stored === undefined ? undefined : (JSON.parse(stored) as unknown);
 }
 
 export type ReleaseResult = { ok: true; jwe: string } | ReleaseRefusal;

@@ -65,6 +65,8 @@ export interface AppraisalRecord {
   tokenId?: string;
   tokenExpiresAt?: string;
   bindingKeyThumbprint?: string;
+  /** The binding public JWK (JSON), so the broker can encrypt a release to it without the host resending it. */
+  bindingKey?: string;
   /** Milliseconds per pipeline stage. */
   timings: Record<string, number>;
   appraisedAt: string;

@@ -52,6 +52,9 @@ export class FakeStore {
   async listReleases(secretName?: string) {
     return this.releases.filter((r) => secretName === undefined || r.secretName === secretName);
   }
+  async getAppraisal(appraisalId: string) {
+    return this.appraisals.find((a) => a.appraisalId === appraisalId);
+  }
   async lastAppraisal(hostId: string) {
     return this.appraisals.filter((a) => a.hostId === hostId).at(-1);
   }

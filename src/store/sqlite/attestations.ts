@@ -22,6 +22,7 @@ interface AppraisalRow {
   token_id: string | null;
   token_expires_at: string | null;
   binding_key_thumbprint: string | null;
+  binding_key: string | null;
   timings: string;
   appraised_at: string;
 }
@@ -43,6 +44,7 @@ function appraisalFromRow(r: AppraisalRow): AppraisalRecord {
   if (r.token_id !== null) a.tokenId = r.token_id;
   if (r.token_expires_at !== null) a.tokenExpiresAt = r.token_expires_at;
   if (r.binding_key_thumbprint !== null) a.bindingKeyThumbprint = r.binding_key_thumbprint;
+  if (r.binding_key !== null) a.bindingKey = r.binding_key;
   return a;
 }
 
@@ -68,9 +70,9 @@ export class AttestationTables {
     this.deleteNonces = db.prepare('DELETE FROM nonces WHERE expires_at < ?');
     this.insertAppraisal = db.prepare(`INSERT INTO appraisals
       (appraisal_id, host_id, verdict, profile, failures, pcrs, evidence, clock, token_id, token_expires_at,
-       binding_key_thumbprint, timings, appraised_at)
+       binding_key_thumbprint, binding_key, timings, appraised_at)
       VALUES (@appraisalId, @hostId, @verdict, @profile, @failures, @pcrs, @evidence, @clock, @tokenId, @tokenExpiresAt,
-       @bindingKeyThumbprint, @timings, @appraisedAt)`);
+       @bindingKeyThumbprint, @bindingKey, @timings, @appraisedAt)`);
     this.updateClock = db.prepare('UPDATE hosts SET last_clock = ? WHERE host_id = ?');
     this.selectAppraisal = db.prepare<[string], AppraisalRow>('SELECT * FROM appraisals WHERE appraisal_id = ?');
     this.selectLast = db.prepare<[string], AppraisalRow>(
@@ -110,6 +112,7 @@ export class AttestationTables {
         tokenId: a.tokenId ?? null,
         tokenExpiresAt: a.tokenExpiresAt ?? null,
         bindingKeyThumbprint: a.bindingKeyThumbprint ?? null,
+        bindingKey: a.bindingKey ?? null,
         timings: JSON.stringify(a.timings),
         appraisedAt: a.appraisedAt,
       });

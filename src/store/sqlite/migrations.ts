@@ -128,6 +128,11 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'binding key kept with the appraisal, for key release',
+    sql: `ALTER TABLE appraisals ADD COLUMN binding_key TEXT;`,
+  },
 ];
 
 /** Applies every migration newer than the database's version; returns the versions applied. */
