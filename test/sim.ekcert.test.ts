@@ -3,6 +3,8 @@ import { X509Certificate as NodeX509 } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { x509 } from '../src/util/x509.ts';
+
+const DEV_ROOT = new URL('../tpm-sim/ca/dev-root.crt.pem', import.meta.url).pathname;
 import { validateEkCertificate } from '../src/enrollment/ek-chain.ts';
 import { loadEkRoots } from '../src/enrollment/ek-roots.ts';
 import { parsePublic } from '../src/tpm/index.ts';
@@ -37,14 +39,19 @@ describe.each(['rsa', 'ecc'] as const)('%s EK certificate', (ekType) => {
     else expect(Buffer.from(jwk.x ?? '', 'base64url')).toEqual(Buffer.from(ek.unique.ecc?.x ?? []));
   });
 
-  it('chains to the shipped default EK roots (src/enrollment/ek-roots/tpm-sim-dev-root.pem)', async () => {
-    const v = await validateEkCertificate({ ekCert: host.ekCertDer, roots: loadEkRoots(), now: new Date() });
+  it('chains to the tpm-sim dev root when it is configured as the EK roots', async () => {
+    const v = await validateEkCertificate({ ekCert: host.ekCertDer, roots: loadEkRoots(DEV_ROOT), now: new Date() });
     expect(v.ok ? v.tpm : v).toEqual({ manufacturer: SIM_TPM_MANUFACTURER, model: SIM_TPM_MODEL, version: SIM_TPM_VERSION });
+  });
+
+  it('is refused by the shipped default roots: a committed dev key is never trusted by default', async () => {
+    const v = await validateEkCertificate({ ekCert: host.ekCertDer, roots: loadEkRoots(), now: new Date() });
+    expect(v.ok ? 'trusted' : v.code).toBe('ek_cert_untrusted');
   });
 });
 
-it('the shipped EK root is the committed tpm-sim dev root', () => {
-  const shipped = new NodeX509(readFileSync(new URL('../src/enrollment/ek-roots/tpm-sim-dev-root.pem', import.meta.url)));
-  expect(shipped.fingerprint256).toBe(new NodeX509(devCa().certDer).fingerprint256);
-  expect(shipped.subject).toContain('DEV-ONLY');
+it('the committed dev root certificate is the one tpm-sim signs with', () => {
+  const committed = new NodeX509(readFileSync(DEV_ROOT));
+  expect(committed.fingerprint256).toBe(new NodeX509(devCa().certDer).fingerprint256);
+  expect(committed.subject).toContain('DEV-ONLY');
 });

@@ -7,12 +7,11 @@
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KEY_USAGE, OID, issueCertificate, toPem } from './cert-builder.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const repoRoot = resolve(here, '..', '..');
 const NOT_BEFORE = new Date('2024-01-01T00:00:00Z');
 const NOT_AFTER = new Date('2049-12-31T23:59:59Z');
 const ORG = 'bootgate tpm-sim DEV-ONLY NOT FOR PRODUCTION';
@@ -43,9 +42,6 @@ mkdirSync(sbDir, { recursive: true });
 const root = selfSigned('tpm-sim DEV-ONLY EK Root CA', 1, true);
 writeFileSync(join(here, 'dev-root.key.pem'), root.keyPem);
 writeFileSync(join(here, 'dev-root.crt.pem'), toPem('CERTIFICATE', root.certDer));
-const ekRoots = join(repoRoot, 'src', 'enrollment', 'ek-roots');
-mkdirSync(ekRoots, { recursive: true });
-writeFileSync(join(ekRoots, 'tpm-sim-dev-root.pem'), toPem('CERTIFICATE', root.certDer));
 
 // Secure Boot: PK, KEK, the db signing CA, shim's vendor certificate, and a rogue key for db-key-added.
 const secureBoot: [string, string, number][] = [
