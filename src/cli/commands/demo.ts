@@ -1,9 +1,28 @@
-import type { Command } from 'commander';
+/** `bootgate demo`: a simulated fleet, healthy and tampered, against a live in-process verifier. */
+import { InvalidArgumentError, type Command } from 'commander';
+import { MAX_CLEAN_HOSTS, runDemo } from '../../demo/run.ts';
 
-// Placeholder until the owning module lands; replaced by its implementation.
+function hostCount(value: string): number {
+  const n = /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!Number.isInteger(n) || n < 1 || n > MAX_CLEAN_HOSTS) throw new InvalidArgumentError(`It must be a whole number from 1 to ${MAX_CLEAN_HOSTS}.`);
+  return n;
+}
+
 export function registerDemo(program: Command, setExit: (code: number) => void): void {
-  program.command('demo').description('(not yet implemented)').action(() => {
-    process.stderr.write('bootgate demo: not implemented yet\n');
-    setExit(2);
-  });
+  program
+    .command('demo')
+    .description('Run a simulated fleet (healthy and tampered tpm-sim hosts) end to end against a live verifier and explain what happens')
+    .option('--hosts <n>', 'number of clean hosts', hostCount, 3)
+    .option('--keep', 'keep the temporary data directory (and a demo.env to restart the verifier on it)', false)
+    .option('--json', 'print a machine-readable summary instead of the narration', false)
+    .action(async (opts: { hosts: number; keep: boolean; json: boolean }) => {
+      const color = process.stdout.isTTY === true && !opts.json && process.env.NO_COLOR === undefined;
+      try {
+        const report = await runDemo({ cleanHosts: opts.hosts, keep: opts.keep, json: opts.json, color }, (line) => process.stdout.write(`${line}\n`));
+        setExit(report.exitCode);
+      } catch (err) {
+        process.stderr.write(`bootgate demo: the demo could not run: ${err instanceof Error ? err.message : String(err)}\n`);
+        setExit(1);
+      }
+    });
 }
