@@ -185,7 +185,7 @@ const refusals: RefusalCase[] = [
       return release('disk-key', await token(), keyA.jwk);
     },
   },
-  { name: 'host not enrolled', status: 403, code: 'host_unknown', identified: true, run: async () => release('disk-key', await token({ sub: 'ghost' }), keyA.jwk) },
+  { name: 'host not enrolled', status: 403, code: 'unknown_host', identified: true, run: async () => release('disk-key', await token({ sub: 'ghost' }), keyA.jwk) },
   {
     name: 'host revoked',
     status: 403,
@@ -258,7 +258,7 @@ describe('refusals: each answers its own code, releases nothing, and is audited'
     // Conditions deliberately sharing a code: two forged signatures, two alg attacks, two policy misses, three bad JWKs.
     expect([...byCode.keys()].sort()).toEqual(
       [
-        'binding_key_mismatch', 'host_revoked', 'host_unknown', 'host_untrusted', 'invalid_binding_key', 'policy_denied', 'secret_not_found',
+        'binding_key_mismatch', 'host_revoked', 'unknown_host', 'host_untrusted', 'invalid_binding_key', 'policy_denied', 'secret_not_found',
         'token_alg_invalid', 'token_expired', 'token_issuer_invalid', 'token_malformed', 'token_missing', 'token_not_yet_valid', 'token_revoked',
         'token_signature_invalid', 'token_superseded', 'token_unbound',
       ].sort(),

@@ -131,7 +131,7 @@ export function createBrokerRouter(deps: BrokerDeps): Router {
       throw new ApiError(400, 'invalid_host_id', 'hostId is 1-128 characters from [A-Za-z0-9._:-]');
     }
     const host = await deps.store.getHost(hostId);
-    if (host === undefined) throw new ApiError(404, 'host_not_found', `host ${hostId} is not enrolled`);
+    if (host === undefined) throw new ApiError(404, 'unknown_host', `host ${hostId} is not enrolled`);
     const at = deps.now();
     await deps.store.revokeHost(hostId, at);
     // The store keeps only the latest appraisals per host; their tokens are the only ones the broker

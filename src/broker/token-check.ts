@@ -59,7 +59,7 @@ export type TokenRefusalCode =
   | 'token_not_yet_valid'
   | 'token_issuer_invalid'
   | 'token_revoked'
-  | 'host_unknown'
+  | 'unknown_host'
   | 'host_revoked'
   | 'host_untrusted'
   | 'token_superseded';
@@ -138,7 +138,7 @@ export async function checkAttestationToken(token: string | undefined, deps: Tok
   if (await deps.store.isTokenRevoked(claims.jti)) return refuse(401, 'token_revoked', `token ${claims.jti} was revoked`, subject);
 
   const host = await deps.store.getHost(claims.sub);
-  if (host === undefined) return refuse(403, 'host_unknown', `host ${claims.sub} is not enrolled`, subject);
+  if (host === undefined) return refuse(403, 'unknown_host', `host ${claims.sub} is not enrolled`, subject);
   if (host.revokedAt !== undefined) return refuse(403, 'host_revoked', `host ${claims.sub} was revoked at ${host.revokedAt}`, subject);
   const trust = await deps.trustOf(claims.sub);
   if (trust.status !== 'trusted') {
