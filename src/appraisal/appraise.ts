@@ -3,9 +3,10 @@
  * every measured event in an appraised PCR against its rule (deny by default), required
  * separators and Secure Boot state, and (with a quote) appraised PCRs that are not quoted or not explained.
  */
+import { DataHashes } from '../eventlog/data-hash.ts';
 import type { DigestMismatch, EventLog, ReplayResult, TcgEvent } from '../eventlog/types.ts';
 import type { GoldenProfile } from '../golden/schema.ts';
-import type { PcrBanks } from '../tpm/alg.ts';
+import type { HashAlg, PcrBanks } from '../tpm/alg.ts';
 import { toHex } from '../util/encoding.ts';
 import { classifyEvents, EVT } from './classify.ts';
 import { dedupeFindings } from './finding.ts';
@@ -21,6 +22,8 @@ export interface AppraiseLogInput {
   profile: GoldenProfile;
   /** PCR values the quote vouches for (resolveQuotedPcrs), when there is a quote. */
   quotedPcrs?: PcrBanks;
+  /** H(event data) memo shared with checkDigestConsistency in the same appraisal. */
+  dataHashes?: DataHashes;
 }
 
 export interface LogAppraisal {
@@ -31,6 +34,22 @@ export interface LogAppraisal {
 /** Reset value of a PCR: all zeros, except PCRs 17-22 (dynamic root of trust) which reset to all ones. */
 export function pcrResetValue(pcr: number, size: number): Uint8Array {
   return new Uint8Array(size).fill(pcr >= 17 && pcr <= 22 ? 0xff : 0);
+}
+
+/** An event under check. `bound` hashes the content, so it is computed only when a rule asks for it. */
+class LazyEventCheck implements EventCheck {
+  #bound: boolean | undefined;
+  constructor(
+    readonly profile: GoldenProfile,
+    readonly bank: HashAlg,
+    readonly ev: TcgEvent,
+    readonly digest: string,
+    private readonly dataHashes: DataHashes,
+  ) {}
+
+  get bound(): boolean {
+    return (this.#bound ??= isContentBound(this.ev, this.bank, this.dataHashes));
+  }
 }
 
 function allowedUnknown(profile: GoldenProfile, ev: TcgEvent): boolean {
@@ -45,6 +64,7 @@ const DENY_CODES = new Set([
 
 export function appraiseLog(input: AppraiseLogInput): LogAppraisal {
   const { log, replay, consistency, profile, quotedPcrs } = input;
+  const dataHashes = input.dataHashes ?? new DataHashes();
   const bank = profile.bank;
   const appraised = new Set(profile.pcrs);
   const findings: Finding[] = [];
@@ -83,7 +103,7 @@ export function appraiseLog(input: AppraiseLogInput): LogAppraisal {
     if (cls === undefined || !appraised.has(ev.pcr)) return;
     const d = eventDigestHex(ev, bank);
     if (d === undefined) return; // reported above as pcr_bank_unreplayable
-    const c: EventCheck = { profile, bank, ev, digest: d, bound: isContentBound(ev, bank) };
+    const c = new LazyEventCheck(profile, bank, ev, d, dataHashes);
     let out: Finding[];
     switch (cls.kind) {
       case 'secureBootVar':

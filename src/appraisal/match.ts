@@ -1,8 +1,9 @@
 /** Small matchers shared by the rules: digests in the appraised bank, text patterns, content binding. */
+import { DataHashes, hashOf } from '../eventlog/data-hash.ts';
 import type { TcgEvent } from '../eventlog/types.ts';
 import type { TextMatch } from '../golden/schema.ts';
-import { digest, type HashAlg } from '../tpm/alg.ts';
-import { bytesEqual, toHex } from '../util/encoding.ts';
+import type { HashAlg } from '../tpm/alg.ts';
+import { toHex } from '../util/encoding.ts';
 
 export function eventDigestHex(ev: TcgEvent, bank: HashAlg): string | undefined {
   const d = ev.digests[bank];
@@ -37,38 +38,56 @@ function stripTrailingNuls(b: Uint8Array): Uint8Array {
 }
 
 const GRUB_PREFIX_RE = /^(?:grub_cmd:? |kernel_cmdline:? |grub_kernel_cmdline )/;
+const utf8 = new TextEncoder();
 
 /**
  * True when the event's digest in `bank` is the hash of its content, so decoded content can be
  * trusted (the quote binds the digest, not the data). Accepted forms: the event data; the data
  * without trailing NULs; for grub text events the text without grub's prefix (what grub hashes);
  * for UEFI variables the VariableData alone (firmware that measures only the value).
+ * `dataHashes` shares H(event data) with the digest-consistency check of the same appraisal.
  */
-export function isContentBound(ev: TcgEvent, bank: HashAlg): boolean {
+export function isContentBound(ev: TcgEvent, bank: HashAlg, dataHashes: DataHashes = new DataHashes()): boolean {
   const d = ev.digests[bank];
   if (d === undefined) return false;
-  if (bytesEqual(d, digest(bank, ev.data))) return true;
+  // Any accepted form will do; the grub form is tried early because grub events are numerous.
+  if (dataHashes.matches(ev.data, bank, d)) return true;
+  const grubText = grubMeasuredText(ev);
+  if (grubText !== undefined && hashOf(bank, grubText).equals(d)) return true;
   const stripped = stripTrailingNuls(ev.data);
-  if (stripped.length !== ev.data.length && bytesEqual(d, digest(bank, stripped))) return true;
-  if (ev.decoded.kind === 'text' && ev.decoded.encoding === 'ascii') {
-    const m = GRUB_PREFIX_RE.exec(ev.decoded.text);
-    if (m !== null && bytesEqual(d, digest(bank, new TextEncoder().encode(ev.decoded.text.slice(m[0].length))))) return true;
-  }
-  if (ev.decoded.kind === 'efi_variable' && bytesEqual(d, digest(bank, ev.decoded.variableData))) return true;
+  if (stripped.length !== ev.data.length && hashOf(bank, stripped).equals(d)) return true;
+  if (ev.decoded.kind === 'efi_variable' && hashOf(bank, ev.decoded.variableData).equals(d)) return true;
   return false;
 }
 
-/** An entry with text and/or digests: digests pin the digest; text alone needs the content bound. */
+/** The bytes grub hashes for an ASCII text event: its text after grub's log-only prefix. */
+function grubMeasuredText(ev: TcgEvent): Uint8Array | undefined {
+  if (ev.decoded.kind !== 'text' || ev.decoded.encoding !== 'ascii') return undefined;
+  const m = GRUB_PREFIX_RE.exec(ev.decoded.text);
+  if (m === null) return undefined;
+  const prefix = m[0];
+  // The text is the UTF-8 data (minus a final NUL): when the data starts with the ASCII prefix,
+  // the rest of the text is exactly the data bytes after it, so no re-encoding is needed.
+  let startsWithPrefix = ev.data.length >= prefix.length;
+  for (let i = 0; startsWithPrefix && i < prefix.length; i++) startsWithPrefix = ev.data[i] === prefix.charCodeAt(i);
+  if (startsWithPrefix) return ev.data.subarray(prefix.length, ev.data.length - (ev.decoded.nulTerminated ? 1 : 0));
+  return utf8.encode(ev.decoded.text.slice(prefix.length));
+}
+
+/**
+ * An entry with text and/or digests: digests pin the digest; text alone needs the content bound.
+ * `isBound` is called only for a text-only entry whose text matches (it hashes the content).
+ */
 export function textEntryMatches(
   entry: { text?: TextMatch | undefined; digests?: string[] | undefined },
   text: string | undefined,
   digestHex: string,
-  bound: boolean,
+  isBound: () => boolean,
 ): boolean {
   if (entry.digests !== undefined && !entry.digests.includes(digestHex)) return false;
   if (entry.text !== undefined) {
     if (text === undefined || !textMatches(entry.text, text)) return false;
-    if (entry.digests === undefined && !bound) return false;
+    if (entry.digests === undefined && !isBound()) return false;
   }
   return true;
 }

@@ -14,13 +14,13 @@ import { describeEvent, describeTextMatch, textEntryMatches, textMatches } from 
 import type { Finding } from './types.ts';
 
 export interface EventCheck {
-  profile: GoldenProfile;
-  bank: HashAlg;
-  ev: TcgEvent;
+  readonly profile: GoldenProfile;
+  readonly bank: HashAlg;
+  readonly ev: TcgEvent;
   /** The event's digest in the appraised bank, hex. */
-  digest: string;
+  readonly digest: string;
   /** Whether that digest is the hash of the event's content (see isContentBound). */
-  bound: boolean;
+  readonly bound: boolean;
 }
 
 function digestsOf(entries: readonly { digests?: string[] | undefined }[] | undefined): string[] {
@@ -43,7 +43,7 @@ function imageEntryMatches(entries: readonly ImageEntry[] | undefined, c: EventC
 
 function textRule(code: FailureCode, rule: string, entries: readonly TextEntry[] | undefined, c: EventCheck, label: string): Finding[] {
   const text = eventText(c.ev);
-  if ((entries ?? []).some((e) => textEntryMatches(e, text, c.digest, c.bound))) return [];
+  if ((entries ?? []).some((e) => textEntryMatches(e, text, c.digest, () => c.bound))) return [];
   const expected = (entries ?? []).map((e) => (e.text !== undefined ? describeTextMatch(e.text) : { digests: e.digests }));
   const why = c.bound || text === undefined ? 'is not in ' + rule : `is not in ${rule} (its digest is not the hash of its text, so only a digest entry can allow it)`;
   return [eventFinding(code, c.ev, c.bank, rule, `${label} ${describeEvent(c.ev)}`, expected, text ?? c.digest, why)];
@@ -116,7 +116,7 @@ function checkOther(variable: string | undefined, c: EventCheck): Finding[] {
   const candidates = (c.profile.events ?? []).filter(
     (e) => e.pcr === c.ev.pcr && e.type === c.ev.typeName && (e.variable === undefined || e.variable === variable),
   );
-  if (candidates.some((e) => textEntryMatches(e, text, c.digest, c.bound))) return [];
+  if (candidates.some((e) => textEntryMatches(e, text, c.digest, () => c.bound))) return [];
   const expected = candidates.map((e) => (e.text !== undefined ? describeTextMatch(e.text) : { digests: e.digests }));
   return [eventFinding('event_not_allowed', c.ev, c.bank, 'events', describeEvent(c.ev), expected, text ?? c.digest, 'is not described by the profile (deny by default)')];
 }

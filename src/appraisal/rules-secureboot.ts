@@ -43,6 +43,16 @@ export function signatureEntries(lists: readonly EfiSignatureList[] | undefined)
   return out;
 }
 
+/** The ids of signatureEntries() alone: dbx holds hundreds of entries, and only their ids are compared. */
+function signatureIds(lists: readonly EfiSignatureList[] | undefined): Set<string> {
+  const ids = new Set<string>();
+  for (const l of lists ?? []) {
+    const isCert = l.signatureTypeName === 'x509';
+    for (const s of l.signatures) ids.add(isCert ? (s.certSha256 ?? toHex(s.data)) : toHex(s.data));
+  }
+  return ids;
+}
+
 export function certificateMatches(c: CertificateEntry, sha256: string | undefined, subject: string | undefined): boolean {
   if (c.sha256 !== undefined && c.sha256 !== sha256) return false;
   if (c.subject !== undefined && (subject === undefined || !textMatches(c.subject, subject))) return false;
@@ -119,7 +129,7 @@ export function checkSecureBootLog(profile: GoldenProfile, bank: HashAlg, pcr7Ev
   const required = sb?.dbxRequired ?? [];
   if (required.length > 0) {
     const dbx = byName('dbx');
-    const present = new Set(signatureEntries(dbx?.decoded.kind === 'efi_variable' ? dbx.decoded.signatureLists : undefined).map((e) => e.id));
+    const present = signatureIds(dbx?.decoded.kind === 'efi_variable' ? dbx.decoded.signatureLists : undefined);
     for (const r of required) {
       if (present.has(r)) continue;
       const f: Finding = {

@@ -4,11 +4,11 @@
  * accepts). Otherwise a log could describe one thing while the PCR holds another.
  * Types that measure something outside the log (images, firmware volumes, files) are not checked.
  */
-import { hash } from 'node:crypto';
 import type { HashAlg } from '../tpm/alg.ts';
 import { toHex } from '../util/encoding.ts';
 import { EV } from './event-types.ts';
-import { quirksFor } from './quirks.ts';
+import { DataHashes, hashOf } from './data-hash.ts';
+import { quirksFor, type FirmwareQuirk } from './quirks.ts';
 import type { DigestMismatch, EventLog, TcgEvent } from './types.ts';
 
 /** EventType -> PCRs where its digest is H(event data) (undefined: any PCR). */
@@ -47,30 +47,48 @@ function isChecked(e: TcgEvent): boolean {
   return pcrs === undefined || pcrs.has(e.pcr);
 }
 
-const hashOf = (alg: HashAlg, b: Uint8Array): Buffer => hash(alg, b, 'buffer') as unknown as Buffer;
-const sameDigest = (alg: HashAlg, preimage: Uint8Array, logged: Uint8Array): boolean => hashOf(alg, preimage).equals(logged);
+interface QuirkPreimages {
+  quirk: FirmwareQuirk;
+  preimages: Uint8Array[];
+}
 
-export function checkDigestConsistencyDetailed(log: EventLog): ConsistencyReport {
+/** The alternative preimages each applicable quirk accepts for this event, in table order. */
+function quirkPreimages(e: TcgEvent): QuirkPreimages[] {
+  return quirksFor(e).map((quirk) => {
+    try {
+      return { quirk, preimages: quirk.alternatives?.(e) ?? [] };
+    } catch {
+      return { quirk, preimages: [] }; // a quirk whose structure does not fit this event does not apply
+    }
+  });
+}
+
+export interface ConsistencyOptions {
+  /** Check only these banks (default: every bank an event carries). The pipeline passes the appraised banks. */
+  banks?: readonly HashAlg[];
+  /** Shared with the golden rules so event data is hashed once per algorithm. */
+  dataHashes?: DataHashes;
+}
+
+export function checkDigestConsistencyDetailed(log: EventLog, opts: ConsistencyOptions = {}): ConsistencyReport {
   const mismatches: DigestMismatch[] = [];
   const quirksApplied: QuirkUse[] = [];
+  const hashes = opts.dataHashes ?? new DataHashes();
   for (const e of log.events) {
     if (!isChecked(e)) continue;
+    let quirks: QuirkPreimages[] | undefined; // the same for every bank: derived once, on first need
     for (const [bank, logged] of Object.entries(e.digests) as [HashAlg, Uint8Array][]) {
-      if (sameDigest(bank, e.data, logged)) continue;
-      const quirk = quirksFor(e).find((q) => {
-        try {
-          return (q.alternatives?.(e) ?? []).some((alt) => sameDigest(bank, alt, logged));
-        } catch {
-          return false; // a quirk whose structure does not fit this event does not apply
-        }
-      });
+      if (opts.banks !== undefined && !opts.banks.includes(bank)) continue;
+      if (hashes.matches(e.data, bank, logged)) continue;
+      quirks ??= quirkPreimages(e);
+      const quirk = quirks.find((q) => q.preimages.some((alt) => hashOf(bank, alt).equals(logged)))?.quirk;
       if (quirk !== undefined) quirksApplied.push({ eventIndex: e.index, bank, quirkId: quirk.id });
-      else mismatches.push({ eventIndex: e.index, pcr: e.pcr, typeName: e.typeName, bank, logged: toHex(logged), computed: toHex(hashOf(bank, e.data)) });
+      else mismatches.push({ eventIndex: e.index, pcr: e.pcr, typeName: e.typeName, bank, logged: toHex(logged), computed: toHex(hashes.of(e.data, bank)) });
     }
   }
   return { mismatches, quirksApplied };
 }
 
-export function checkDigestConsistency(log: EventLog): DigestMismatch[] {
-  return checkDigestConsistencyDetailed(log).mismatches;
+export function checkDigestConsistency(log: EventLog, opts: ConsistencyOptions = {}): DigestMismatch[] {
+  return checkDigestConsistencyDetailed(log, opts).mismatches;
 }

@@ -62,8 +62,14 @@ function readLegacyEvent(r: ByteReader, index: number): TcgEvent {
   return makeEvent(index, { offset, pcr, type }, { sha1 }, data, dataOffset);
 }
 
+/** Field names of the i-th TPMT_HA, built once per log rather than once per digest read. */
+interface DigestFields {
+  hashAlg: string;
+  digest: string;
+}
+
 /** TCG_PCR_EVENT2: PCRIndex, EventType, TPML_DIGEST_VALUES, EventSize, Event. */
-function readEvent2(r: ByteReader, index: number, specId: Omit<SpecIdEvent, 'vendorInfo'>): TcgEvent {
+function readEvent2(r: ByteReader, index: number, specId: Omit<SpecIdEvent, 'vendorInfo'>, fields: readonly DigestFields[]): TcgEvent {
   r.structure = 'TCG_PCR_EVENT2';
   const offset = r.offset;
   const pcr = readPcrIndex(r, 'TCG_PCR_EVENT2');
@@ -74,15 +80,16 @@ function readEvent2(r: ByteReader, index: number, specId: Omit<SpecIdEvent, 'ven
     r.fail('digests.count', `${count} digests but the Spec ID header declares ${specId.algorithms.length} algorithms`, r.offset - 4);
   }
   const digests: Partial<Record<HashAlg, Uint8Array>> = {};
-  const seen = new Set<number>();
+  const seen: number[] = [];
   for (let i = 0; i < count; i++) {
+    const f = fields[i] as DigestFields; // count <= algorithms.length == fields.length
     const algAt = r.offset;
-    const algId = r.u16(`digests[${i}].hashAlg`);
+    const algId = r.u16(f.hashAlg);
     const declared = specId.algorithms.find((a) => a.algorithmId === algId);
-    if (declared === undefined) r.fail(`digests[${i}].hashAlg`, `algorithm 0x${algId.toString(16)} is not declared in the Spec ID header`, algAt);
-    if (seen.has(algId)) r.fail(`digests[${i}].hashAlg`, `algorithm 0x${algId.toString(16)} appears twice in one event`, algAt);
-    seen.add(algId);
-    const value = r.bytesView(declared.digestSize, `digests[${i}].digest`);
+    if (declared === undefined) r.fail(f.hashAlg, `algorithm 0x${algId.toString(16)} is not declared in the Spec ID header`, algAt);
+    if (seen.includes(algId)) r.fail(f.hashAlg, `algorithm 0x${algId.toString(16)} appears twice in one event`, algAt);
+    seen.push(algId);
+    const value = r.bytesView(declared.digestSize, f.digest);
     // Algorithms bootgate cannot hash are skipped by their declared size; they cannot be replayed.
     if (declared.hashAlg !== undefined) digests[declared.hashAlg] = value;
   }
@@ -116,7 +123,8 @@ export function parseEventLog(bytes: Uint8Array): EventLog {
 
   const banks: HashAlg[] = [];
   for (const a of specId.algorithms) if (a.hashAlg !== undefined) banks.push(a.hashAlg);
+  const fields = specId.algorithms.map((_, i): DigestFields => ({ hashAlg: `digests[${i}].hashAlg`, digest: `digests[${i}].digest` }));
   const events: TcgEvent[] = [first];
-  while (r.remaining > 0) events.push(readEvent2(r, events.length, specId));
+  while (r.remaining > 0) events.push(readEvent2(r, events.length, specId, fields));
   return { format: 'crypto-agile', specId, banks, events };
 }

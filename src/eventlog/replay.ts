@@ -29,7 +29,11 @@ export function isExtended(pcr: number, type: number): boolean {
   return type !== EV.EV_NO_ACTION && pcr !== PCR_INDEX_NOT_EXTENDED;
 }
 
-export function replayEventLog(log: EventLog): ReplayResult {
+/**
+ * `banks` limits the replay to those banks (default: every bank the log declares). The appraisal
+ * pipeline passes the banks it will read, since each bank costs one hash per event.
+ */
+export function replayEventLog(log: EventLog, banks: readonly HashAlg[] = log.banks): ReplayResult {
   let startupLocality: number | undefined;
   let hcrtm = false;
   for (const e of log.events) {
@@ -43,6 +47,7 @@ export function replayEventLog(log: EventLog): ReplayResult {
   const pcrs: ReplayResult['pcrs'] = {};
   const unreplayable: UnreplayablePcr[] = [];
   for (const bank of log.banks) {
+    if (banks !== log.banks && !banks.includes(bank)) continue;
     const values = new Map<number, Uint8Array>();
     const broken = new Set<number>();
     for (const e of log.events) {
@@ -57,8 +62,10 @@ export function replayEventLog(log: EventLog): ReplayResult {
       const prev = values.get(e.pcr) ?? resetValue(bank, e.pcr, pcr0Locality);
       scratch.set(prev, 0);
       scratch.set(d, prev.length);
-      values.set(e.pcr, new Uint8Array(hash(bank, scratch.subarray(0, prev.length + d.length), 'buffer')));
+      // Intermediate values stay Buffers (no copy); the final ones are plain Uint8Arrays below.
+      values.set(e.pcr, hash(bank, scratch.subarray(0, prev.length + d.length), 'buffer') as unknown as Uint8Array);
     }
+    for (const [pcr, v] of values) if (v instanceof Buffer) values.set(pcr, new Uint8Array(v));
     // A StartupLocality event initialises PCR 0 even when nothing else in the log extends it.
     if (startupLocality !== undefined && !values.has(0) && !broken.has(0)) values.set(0, resetValue(bank, 0, pcr0Locality));
     pcrs[bank] = values;

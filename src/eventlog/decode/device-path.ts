@@ -50,51 +50,53 @@ function rd(d: Uint8Array, o: number, n: number): number {
   return v;
 }
 
+// Module-level (not closures per node): nodeText runs for every device-path node of every event.
+const u8 = (d: Uint8Array, o: number): number => rd(d, o, 1);
+const u16 = (d: Uint8Array, o: number): number => rd(d, o, 2);
+const u32 = (d: Uint8Array, o: number): number => rd(d, o, 4);
+const u64 = (d: Uint8Array, o: number): bigint => (BigInt(rd(d, o + 4, 4)) << 32n) | BigInt(rd(d, o, 4));
+const guid = (d: Uint8Array, o: number): string => guidToString(d, o);
+
 function nodeText(type: number, subType: number, d: Uint8Array): string {
-  const u8 = (o: number): number => rd(d, o, 1);
-  const u16 = (o: number): number => rd(d, o, 2);
-  const u32 = (o: number): number => rd(d, o, 4);
-  const u64 = (o: number): bigint => (BigInt(rd(d, o + 4, 4)) << 32n) | BigInt(rd(d, o, 4));
-  const guid = (o: number): string => guidToString(d, o);
   switch (type) {
     case 0x01: // Hardware
-      if (subType === 0x01 && d.length >= 2) return `Pci(${hex(u8(1))},${hex(u8(0))})`;
-      if (subType === 0x03 && d.length >= 20) return `MemoryMapped(${hex(u32(0))},${hex(u64(4))},${hex(u64(12))})`;
-      if (subType === 0x04 && d.length >= 16) return `VenHw(${guid(0)})`;
-      if (subType === 0x05 && d.length >= 4) return `Ctrl(${hex(u32(0))})`;
+      if (subType === 0x01 && d.length >= 2) return `Pci(${hex(u8(d, 1))},${hex(u8(d, 0))})`;
+      if (subType === 0x03 && d.length >= 20) return `MemoryMapped(${hex(u32(d, 0))},${hex(u64(d, 4))},${hex(u64(d, 12))})`;
+      if (subType === 0x04 && d.length >= 16) return `VenHw(${guid(d, 0)})`;
+      if (subType === 0x05 && d.length >= 4) return `Ctrl(${hex(u32(d, 0))})`;
       return generic(type, subType, d);
     case 0x02: // ACPI
       if (subType === 0x01 && d.length >= 8) {
-        const hid = u32(0);
-        if (hid === 0x0a0341d0) return `PciRoot(${hex(u32(4))})`;
-        if (hid === 0x0a0841d0) return `PcieRoot(${hex(u32(4))})`;
-        return `Acpi(${hex(hid)},${hex(u32(4))})`;
+        const hid = u32(d, 0);
+        if (hid === 0x0a0341d0) return `PciRoot(${hex(u32(d, 4))})`;
+        if (hid === 0x0a0841d0) return `PcieRoot(${hex(u32(d, 4))})`;
+        return `Acpi(${hex(hid)},${hex(u32(d, 4))})`;
       }
       return generic(type, subType, d);
     case 0x03: // Messaging
-      if (subType === 0x02 && d.length >= 4) return `Scsi(${hex(u16(0))},${hex(u16(2))})`;
-      if (subType === 0x05 && d.length >= 2) return `USB(${hex(u8(0))},${hex(u8(1))})`;
-      if (subType === 0x0a && d.length >= 16) return `VenMsg(${guid(0)})`;
-      if (subType === 0x12 && d.length >= 6) return `Sata(${hex(u16(0))},${hex(u16(2))},${hex(u16(4))})`;
-      if (subType === 0x17 && d.length >= 4) return `NVMe(${hex(u32(0))})`;
+      if (subType === 0x02 && d.length >= 4) return `Scsi(${hex(u16(d, 0))},${hex(u16(d, 2))})`;
+      if (subType === 0x05 && d.length >= 2) return `USB(${hex(u8(d, 0))},${hex(u8(d, 1))})`;
+      if (subType === 0x0a && d.length >= 16) return `VenMsg(${guid(d, 0)})`;
+      if (subType === 0x12 && d.length >= 6) return `Sata(${hex(u16(d, 0))},${hex(u16(d, 2))},${hex(u16(d, 4))})`;
+      if (subType === 0x17 && d.length >= 4) return `NVMe(${hex(u32(d, 0))})`;
       if (subType === 0x18) return `Uri(${Buffer.from(d).toString('latin1')})`;
       return generic(type, subType, d);
     case 0x04: // Media
       if (subType === 0x01 && d.length >= 38) {
-        const format = u8(36) === 2 ? 'GPT' : u8(36) === 1 ? 'MBR' : hex(u8(36));
-        const sig = u8(37) === 2 ? guid(20) : hex(u32(20));
-        return `HD(${u32(0)},${format},${sig},${hex(u64(4))},${hex(u64(12))})`;
+        const format = u8(d, 36) === 2 ? 'GPT' : u8(d, 36) === 1 ? 'MBR' : hex(u8(d, 36));
+        const sig = u8(d, 37) === 2 ? guid(d, 20) : hex(u32(d, 20));
+        return `HD(${u32(d, 0)},${format},${sig},${hex(u64(d, 4))},${hex(u64(d, 12))})`;
       }
-      if (subType === 0x02 && d.length >= 20) return `CDROM(${hex(u32(0))},${hex(u64(4))},${hex(u64(12))})`;
-      if (subType === 0x03 && d.length >= 16) return `VenMedia(${guid(0)})`;
+      if (subType === 0x02 && d.length >= 20) return `CDROM(${hex(u32(d, 0))},${hex(u64(d, 4))},${hex(u64(d, 12))})`;
+      if (subType === 0x03 && d.length >= 16) return `VenMedia(${guid(d, 0)})`;
       if (subType === 0x04) return ucs2ToString(d);
-      if (subType === 0x05 && d.length >= 16) return `Media(${guid(0)})`;
-      if (subType === 0x06 && d.length >= 16) return `FvFile(${guid(0)})`;
-      if (subType === 0x07 && d.length >= 16) return `Fv(${guid(0)})`;
-      if (subType === 0x08 && d.length >= 20) return `Offset(${hex(u64(4))},${hex(u64(12))})`;
+      if (subType === 0x05 && d.length >= 16) return `Media(${guid(d, 0)})`;
+      if (subType === 0x06 && d.length >= 16) return `FvFile(${guid(d, 0)})`;
+      if (subType === 0x07 && d.length >= 16) return `Fv(${guid(d, 0)})`;
+      if (subType === 0x08 && d.length >= 20) return `Offset(${hex(u64(d, 4))},${hex(u64(d, 12))})`;
       return generic(type, subType, d);
     case 0x05:
-      return `BBS(${hex(u16(0))})`;
+      return `BBS(${hex(u16(d, 0))})`;
     case END_TYPE:
       return subType === END_ENTIRE ? 'End' : 'EndInstance';
     default:

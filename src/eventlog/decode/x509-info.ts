@@ -4,7 +4,7 @@
  * Uses Node's X509Certificate: @peculiar/x509 as installed cannot load without a reflect-metadata
  * polyfill (its tsyringe dependency throws at import), and the event log only needs the subject.
  */
-import { X509Certificate, createHash } from 'node:crypto';
+import { X509Certificate, hash } from 'node:crypto';
 
 export interface CertInfo {
   certSha256: string;
@@ -17,7 +17,7 @@ const SUBJECTS = new Map<string, string | null>();
 const MAX_CACHED = 1024;
 
 export function certInfo(der: Uint8Array): CertInfo {
-  const certSha256 = createHash('sha256').update(der).digest('hex');
+  const certSha256 = hash('sha256', der, 'hex'); // one-shot: cheaper than a Hash object per certificate
   let subject = SUBJECTS.get(certSha256);
   if (subject === undefined) {
     subject = parseSubject(der);
