@@ -81,6 +81,14 @@ describe('tpm-sim scenarios against golden-measurements/tpm-sim-reference.json',
     expect(outcome.failures.map((f) => [f.code, f.pcr])).toEqual([['pcr_not_quoted', 11]]);
   });
 
+  it('a quoted PCR without a value is pcr_value_missing only, not also pcr_not_quoted', () => {
+    const host = createSimHost({ scenario: 'clean', ekType: 'ecc', akType: 'ecc', seed: 'golden-novalue' });
+    const nonce = new Uint8Array(randomBytes(32));
+    const q = host.quote(nonce, [{ hash: 'sha256', pcrs: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11] }]);
+    const outcome = appraiseEvidence({ akPub: host.akPub, quote: q.quote, signature: q.signature, expectedExtraData: nonce, eventLog: host.eventLog, profiles: [reference] });
+    expect(outcome.failures.map((f) => [f.code, f.pcr])).toEqual([['pcr_value_missing', 11]]);
+  });
+
   it('clock: rollback of clock, resetCount or restartCount against the previous appraisal', () => {
     const host = createSimHost({ scenario: 'clean', ekType: 'ecc', akType: 'ecc', seed: 'golden-clock' });
     const nonce = new Uint8Array(randomBytes(32));

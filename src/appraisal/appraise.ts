@@ -22,6 +22,11 @@ export interface AppraiseLogInput {
   profile: GoldenProfile;
   /** PCR values the quote vouches for (resolveQuotedPcrs), when there is a quote. */
   quotedPcrs?: PcrBanks;
+  /**
+   * The quote's selection. A selected PCR without a value was already reported as
+   * pcr_value_missing; only a PCR outside the selection is pcr_not_quoted.
+   */
+  quoteSelection?: readonly { hash: HashAlg; pcrs: readonly number[] }[];
   /** H(event data) memo shared with checkDigestConsistency in the same appraisal. */
   dataHashes?: DataHashes;
 }
@@ -63,7 +68,7 @@ const DENY_CODES = new Set([
 ]);
 
 export function appraiseLog(input: AppraiseLogInput): LogAppraisal {
-  const { log, replay, consistency, profile, quotedPcrs } = input;
+  const { log, replay, consistency, profile, quotedPcrs, quoteSelection } = input;
   const dataHashes = input.dataHashes ?? new DataHashes();
   const bank = profile.bank;
   const appraised = new Set(profile.pcrs);
@@ -136,20 +141,27 @@ export function appraiseLog(input: AppraiseLogInput): LogAppraisal {
 
   if (appraised.has(7)) findings.push(...checkSecureBootLog(profile, bank, measured.filter((e) => e.pcr === 7)));
 
-  if (quotedPcrs !== undefined) findings.push(...checkQuotedPcrs(profile, replay, quotedPcrs));
+  if (quotedPcrs !== undefined) findings.push(...checkQuotedPcrs(profile, replay, quotedPcrs, quoteSelection));
 
   const all = dedupeFindings(findings);
   return { verdict: all.length === 0 ? 'pass' : 'fail', findings: all };
 }
 
-function checkQuotedPcrs(profile: GoldenProfile, replay: ReplayResult, quoted: PcrBanks): Finding[] {
+function checkQuotedPcrs(
+  profile: GoldenProfile,
+  replay: ReplayResult,
+  quoted: PcrBanks,
+  selection: AppraiseLogInput['quoteSelection'],
+): Finding[] {
   const bank = profile.bank;
   const out: Finding[] = [];
+  const selected = new Set(selection?.filter((s) => s.hash === bank).flatMap((s) => s.pcrs));
   const values = quoted[bank];
   const covered = replay.pcrs[bank];
   for (const pcr of [...profile.pcrs].sort((a, b) => a - b)) {
     const v = values?.get(pcr);
     if (v === undefined) {
+      if (selected.has(pcr)) continue;
       out.push({ code: 'pcr_not_quoted', message: `PCR ${pcr} (${bank}) is appraised by ${profile.name}@${profile.version} but is not in the quote`, pcr, bank, rule: 'pcrs', expected: 'quoted', actual: null });
       continue;
     }

@@ -11,6 +11,7 @@ import type { GoldenProfile } from '../golden/schema.ts';
 import { profileId } from '../golden/load.ts';
 import { HASH_ALGS, type HashAlg, type PcrBanks } from '../tpm/alg.ts';
 import type { TPMS_CLOCK_INFO } from '../tpm/attest.ts';
+import type { TPML_PCR_SELECTION } from '../tpm/pcr-selection.ts';
 import { parsePublic, type TPMT_PUBLIC } from '../tpm/public.ts';
 import { verifyQuote, type QuoteVerification } from '../tpm/quote.ts';
 import { toHex } from '../util/encoding.ts';
@@ -112,6 +113,7 @@ export function appraiseEvidence(input: EvidenceInput): AppraisalOutcome {
   const common: Finding[] = [];
   let quote: QuoteVerification | undefined;
   let quotedPcrs: PcrBanks | undefined;
+  let quoteSelection: TPML_PCR_SELECTION | undefined;
   let pcrValues: PcrBanks;
   let replay: ReplayResult;
   let replayMs: number;
@@ -132,6 +134,7 @@ export function appraiseEvidence(input: EvidenceInput): AppraisalOutcome {
       const resolved = resolveQuotedPcrs(quote.pcrSelection, replay, input.claimedPcrs, quote.attest.attested.pcrDigest, quote.signatureHash);
       common.push(...resolved.findings);
       quotedPcrs = resolved.values;
+      quoteSelection = quote.pcrSelection;
     } else {
       quotedPcrs = {};
     }
@@ -154,7 +157,15 @@ export function appraiseEvidence(input: EvidenceInput): AppraisalOutcome {
 
   let best: { profile: GoldenProfile; findings: Finding[] } | undefined;
   for (const profile of input.profiles) {
-    const r = appraiseLog({ log, replay, consistency, profile, dataHashes, ...(quotedPcrs !== undefined ? { quotedPcrs } : {}) });
+    const r = appraiseLog({
+      log,
+      replay,
+      consistency,
+      profile,
+      dataHashes,
+      ...(quotedPcrs !== undefined ? { quotedPcrs } : {}),
+      ...(quoteSelection !== undefined ? { quoteSelection } : {}),
+    });
     if (best === undefined || r.findings.length < best.findings.length) best = { profile, findings: r.findings };
     if (r.findings.length === 0) break;
   }
