@@ -38,10 +38,12 @@ function newKey(prefix: string): string {
   return `${prefix}-${randomBytes(24).toString('base64url')}`;
 }
 
-export async function startDemoVerifier(): Promise<DemoVerifier> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'bootgate-demo-'));
-  const keys: DemoKeys = { admin: newKey('adm'), scheduler: newKey('sch'), broker: newKey('brk') };
-  const env: Record<string, string> = {
+/**
+ * The environment of a throw-away verifier for simulated hosts: loopback, a free port, the given
+ * data directory and keys, tpm-sim's EK root, the shipped golden profiles, no logs.
+ */
+export function simulatedFleetEnv(dataDir: string, keys: DemoKeys): Record<string, string> {
+  return {
     BOOTGATE_PORT: '0',
     BOOTGATE_HOST: '127.0.0.1',
     BOOTGATE_DATA_DIR: dataDir,
@@ -49,6 +51,14 @@ export async function startDemoVerifier(): Promise<DemoVerifier> {
     BOOTGATE_EK_ROOTS: SIM_EK_ROOT,
     BOOTGATE_API_KEYS: `admin:${keys.admin},scheduler:${keys.scheduler},broker:${keys.broker}`,
     BOOTGATE_LOG_LEVEL: 'silent',
+  };
+}
+
+export async function startDemoVerifier(): Promise<DemoVerifier> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'bootgate-demo-'));
+  const keys: DemoKeys = { admin: newKey('adm'), scheduler: newKey('sch'), broker: newKey('brk') };
+  const env: Record<string, string> = {
+    ...simulatedFleetEnv(dataDir, keys),
     // One client plays a whole fleet from one address; per-client limits would throttle a large --hosts.
     BOOTGATE_RATE_LIMIT: '0',
   };

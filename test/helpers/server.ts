@@ -4,17 +4,15 @@
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config.ts';
 import { startService, type RunningService } from '../../src/service.ts';
 import type { CoreDependencies } from '../../src/attestation/ports.ts';
+import { simulatedFleetEnv } from '../../src/demo/verifier.ts';
 
-export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
-export const SIM_EK_ROOT = join(REPO_ROOT, 'tpm-sim', 'ca', 'dev-root.crt.pem');
-export const GOLDEN_DIR = join(REPO_ROOT, 'golden-measurements');
-export const SIM_PROFILE = 'tpm-sim-reference';
+export { REPO_ROOT, SIM_EK_ROOT, GOLDEN_DIR, SIM_PROFILE } from '../../src/demo/verifier.ts';
 
 export interface TestServer {
   baseUrl: string;
@@ -45,16 +43,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     scheduler: `sch-${randomBytes(16).toString('hex')}`,
     broker: `brk-${randomBytes(16).toString('hex')}`,
   };
-  const env: Record<string, string> = {
-    BOOTGATE_PORT: '0',
-    BOOTGATE_HOST: '127.0.0.1',
-    BOOTGATE_DATA_DIR: dataDir,
-    BOOTGATE_GOLDEN_DIR: GOLDEN_DIR,
-    BOOTGATE_EK_ROOTS: SIM_EK_ROOT,
-    BOOTGATE_API_KEYS: `admin:${keys.admin},scheduler:${keys.scheduler},broker:${keys.broker}`,
-    BOOTGATE_LOG_LEVEL: 'silent',
-    ...options.env,
-  };
+  const env: Record<string, string> = { ...simulatedFleetEnv(dataDir, keys), ...options.env };
   const config = loadConfig(env);
   const service = await startService({
     config,
