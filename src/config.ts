@@ -34,6 +34,8 @@ export interface Config {
   rateLimitPerMinute: number;
   /** Largest accepted request body in bytes. */
   bodyLimitBytes: number;
+  /** Worker threads for the appraisal pipeline; 0 runs it on the event loop. */
+  appraisalWorkers: number;
 }
 
 export class ConfigError extends Error {
@@ -66,6 +68,7 @@ const EnvSchema = z.object({
   BOOTGATE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   BOOTGATE_RATE_LIMIT: intVar(0, 1_000_000).default(600),
   BOOTGATE_BODY_LIMIT: intVar(1024, 64 * 1024 * 1024).default(4 * 1024 * 1024),
+  BOOTGATE_APPRAISAL_WORKERS: intVar(0, 64).default(0),
 });
 
 /** Parses `role:key,role:key`; the message names the entry by position, never by its key. */
@@ -118,5 +121,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.BOOTGATE_LOG_LEVEL,
     rateLimitPerMinute: e.BOOTGATE_RATE_LIMIT,
     bodyLimitBytes: e.BOOTGATE_BODY_LIMIT,
+    appraisalWorkers: e.BOOTGATE_APPRAISAL_WORKERS,
   };
 }

@@ -18,6 +18,7 @@ import { AttestationService } from './attestation/service.ts';
 import { HostService } from './attestation/hosts.ts';
 import type { CoreDependencies } from './attestation/ports.ts';
 import { coreDependencies } from './attestation/dependencies.ts';
+import { AppraisalPool } from './attestation/appraisal-pool.ts';
 import { ApiKeyring } from './http/auth.ts';
 import { Metrics } from './http/metrics.ts';
 import { RateLimiter } from './http/rate-limit.ts';
@@ -43,6 +44,13 @@ export interface ServiceOptions {
   core?: CoreDependencies;
   logger?: Logger;
   now?: () => Date;
+  /**
+   * Worker threads running the appraisal pipeline, overriding BOOTGATE_APPRAISAL_WORKERS
+   * (0 = on the event loop; negative = one per core but one). Ignored when `core` is given.
+   */
+  appraisalWorkers?: number;
+  /** Stage timings of each stored appraisal (benchmarks). */
+  onAppraised?: (timings: Readonly<Record<string, number>>) => void;
 }
 
 export interface RunningService {
@@ -101,10 +109,13 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     adminKeyGenerated = admin.generated;
   }
 
-  const core = options.core ?? coreDependencies(config.ekRoots);
+  let core = options.core ?? coreDependencies(config.ekRoots);
   // Before the database: a bad master key must stop start-up without touching anything.
   const masterKey = loadMasterKey({ dataDir: config.dataDir, env: config.masterKey ? { BOOTGATE_MASTER_KEY: config.masterKey } : {} });
   const sqlite = openSqliteStore(join(config.dataDir, DATABASE_FILE));
+  const workers = options.appraisalWorkers ?? config.appraisalWorkers;
+  const pool = !options.core && workers !== 0 ? new AppraisalPool(workers, (err) => log.error({ err }, 'appraisal worker died')) : undefined;
+  if (pool) core = { ...core, appraise: (input) => pool.appraise(input) };
   const hub = new TrustEventHub();
   // Every appended trust event wakes long-polls and webhooks, whoever appended it.
   const store: Store = withTrustEventNotifications(sqlite, hub);
@@ -135,7 +146,12 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
         profiles,
         keyring,
         metrics,
-        { nonceTtlSeconds: config.nonceTtlSeconds, tokenTtlSeconds: config.tokenTtlSeconds, issuer: () => issuer },
+        {
+          nonceTtlSeconds: config.nonceTtlSeconds,
+          tokenTtlSeconds: config.tokenTtlSeconds,
+          issuer: () => issuer,
+          ...(options.onAppraised ? { onAppraised: options.onAppraised } : {}),
+        },
         log,
       ),
       hosts: new HostService(store, profiles),
@@ -207,6 +223,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
           });
           srv.closeIdleConnections();
         });
+        await pool?.close();
         await sqlite.close();
         log.flush?.();
       })();
@@ -217,6 +234,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     clearInterval(pruneTimer);
     dispatcher?.close();
     server?.close();
+    await pool?.close();
     await sqlite.close();
     throw err;
   }

@@ -35,6 +35,13 @@ describe('loadConfig', () => {
     expect(c.apiKeys?.map((k) => k.role)).toEqual(['admin', 'scheduler', 'broker']);
   });
 
+  it('reads the appraisal worker count (default 0: on the event loop)', () => {
+    expect(loadConfig({}).appraisalWorkers).toBe(0);
+    expect(loadConfig({ BOOTGATE_APPRAISAL_WORKERS: '2' }).appraisalWorkers).toBe(2);
+    expect(() => loadConfig({ BOOTGATE_APPRAISAL_WORKERS: '-1' })).toThrow(/BOOTGATE_APPRAISAL_WORKERS/);
+    expect(() => loadConfig({ BOOTGATE_APPRAISAL_WORKERS: '65' })).toThrow(/BOOTGATE_APPRAISAL_WORKERS/);
+  });
+
   it('refuses bad values naming the variable', () => {
     expect(() => loadConfig({ BOOTGATE_PORT: '70000' })).toThrow(/BOOTGATE_PORT/);
     expect(() => loadConfig({ BOOTGATE_PORT: '80a' })).toThrow(/BOOTGATE_PORT/);

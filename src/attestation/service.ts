@@ -43,6 +43,8 @@ export interface AttestationSettings {
   tokenTtlSeconds: number;
   /** `iss` of tokens, known once the server listens. */
   issuer(): string;
+  /** Called after each appraisal is stored with its stage timings, `store` included (benchmarks). */
+  onAppraised?: (timings: Readonly<Record<string, number>>) => void;
 }
 
 const NONCE_BYTES = 32;
@@ -229,6 +231,7 @@ export class AttestationService {
       });
     }
     const storeMs = ms(t);
+    this.settings.onAppraised?.({ ...timings, store: storeMs });
 
     this.metrics.appraisals.inc({ verdict });
     for (const f of failures) this.metrics.appraisalFailures.inc({ code: f.code });

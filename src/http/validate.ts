@@ -18,6 +18,11 @@ export function parseWith<S extends z.ZodType>(schema: S, value: unknown, what =
 
 /** Decodes a base64/base64url request field, or answers 400 invalid_base64 naming it. */
 export function base64Field(field: string, value: string): Uint8Array {
+  // Fast path for canonical padded base64 (what hosts send): Buffer drops characters outside
+  // the alphabet, so decoding and re-encoding to the same text proves the input canonical,
+  // exactly as fromBase64 decides, without its regex pass over a ~40 KB event log.
+  const buf = Buffer.from(value, 'base64');
+  if (buf.toString('base64') === value) return new Uint8Array(buf);
   const bytes = fromBase64(value);
   if (bytes === null) throw new ApiError(400, 'invalid_base64', `${field} is not valid base64`);
   return bytes;

@@ -2,8 +2,9 @@
  * SQLite backend of the Store (better-sqlite3).
  *
  * WAL with synchronous=FULL: a commit is fsynced before the method resolves, so anything the
- * service acknowledged survives kill -9 and power loss. Atomic methods are IMMEDIATE
- * transactions, so two processes sharing the file serialise on them too.
+ * service acknowledged survives kill -9 and power loss. Writes are group-committed (see
+ * sqlite/group-commit.ts): those issued in one event-loop turn share one IMMEDIATE transaction
+ * and one fsync, each in its own savepoint. Reads run at once against committed data.
  */
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
@@ -23,14 +24,15 @@ import type {
   TrustEventRecord,
 } from './types.ts';
 import { migrate, schemaVersion } from './sqlite/migrations.ts';
-import { HostTables } from './sqlite/hosts.ts';
-import { AttestationTables } from './sqlite/attestations.ts';
-import { CatalogTables } from './sqlite/catalog.ts';
+import { GroupCommit } from './sqlite/group-commit.ts';
+import { configureConnection, openTables, WRITE_OPS, type Tables, type WriteArgs, type WriteOpName, type WriteResult } from './sqlite/write-ops.ts';
 import { StoreError } from './errors.ts';
 
 export interface SqliteStoreOptions {
   /** Milliseconds a writer waits for another process's lock before failing. */
   busyTimeoutMs?: number;
+  /** Called after each committed write batch with the number of writes it carried. */
+  onCommit?: (writes: number) => void;
 }
 
 function isForeignKeyError(err: unknown): boolean {
@@ -39,26 +41,33 @@ function isForeignKeyError(err: unknown): boolean {
 
 export class SqliteStore implements Store {
   readonly db: Database.Database;
-  private readonly hosts: HostTables;
-  private readonly attestations: AttestationTables;
-  private readonly catalog: CatalogTables;
+  private readonly hosts: Tables['hosts'];
+  private readonly attestations: Tables['attestations'];
+  private readonly catalog: Tables['catalog'];
+  private readonly tables: Tables;
+  private readonly writes: GroupCommit;
 
   constructor(file: string, options: SqliteStoreOptions = {}) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     this.db = new Database(file);
     try {
-      this.db.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 5000)}`);
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = FULL');
-      this.db.pragma('foreign_keys = ON');
+      configureConnection(this.db, options.busyTimeoutMs ?? 5000);
       migrate(this.db);
-      this.hosts = new HostTables(this.db);
-      this.attestations = new AttestationTables(this.db);
-      this.catalog = new CatalogTables(this.db);
+      this.tables = openTables(this.db);
+      this.hosts = this.tables.hosts;
+      this.attestations = this.tables.attestations;
+      this.catalog = this.tables.catalog;
+      this.writes = new GroupCommit(this.db, options.onCommit);
     } catch (err) {
       this.db.close();
       throw err;
     }
+  }
+
+  /** Queues a write for this turn's group commit; resolves once it is committed. */
+  private write<K extends WriteOpName>(op: K, ...args: WriteArgs<K>): Promise<WriteResult<K>> {
+    const apply = WRITE_OPS[op] as unknown as (t: Tables, ...a: WriteArgs<K>) => WriteResult<K>;
+    return this.writes.run(() => apply(this.tables, ...args));
   }
 
   get schemaVersion(): number {
@@ -66,13 +75,13 @@ export class SqliteStore implements Store {
   }
 
   async createEnrollment(e: EnrollmentRecord): Promise<void> {
-    this.hosts.createEnrollment(e);
+    await this.write('createEnrollment', e);
   }
   async getEnrollment(enrollmentId: string): Promise<EnrollmentRecord | undefined> {
     return this.hosts.getEnrollment(enrollmentId);
   }
   async activateEnrollment(enrollmentId: string, now: Date): Promise<ActivateOutcome> {
-    return this.hosts.activate(enrollmentId, now);
+    return this.write('activateEnrollment', enrollmentId, now);
   }
   async getHost(hostId: string): Promise<HostRecord | undefined> {
     return this.hosts.getHost(hostId);
@@ -81,38 +90,38 @@ export class SqliteStore implements Store {
     return this.hosts.listHosts();
   }
   async setHostProfiles(hostId: string, profiles: string[]): Promise<boolean> {
-    return this.hosts.setProfiles(hostId, profiles);
+    return this.write('setHostProfiles', hostId, profiles);
   }
   async deleteHost(hostId: string): Promise<boolean> {
-    return this.hosts.delete(hostId);
+    return this.write('deleteHost', hostId);
   }
   async revokeHost(hostId: string, at: Date): Promise<boolean> {
-    return this.hosts.revoke(hostId, at);
+    return this.write('revokeHost', hostId, at);
   }
   /** Not part of Store: housekeeping for enrollments that were never activated. */
   async pruneEnrollments(before: Date): Promise<number> {
-    return this.hosts.pruneEnrollments(before);
+    return this.write('pruneEnrollments', before);
   }
 
   async putNonce(n: NonceRecord): Promise<void> {
     try {
-      this.attestations.putNonce(n);
+      await this.write('putNonce', n);
     } catch (err) {
       if (isForeignKeyError(err)) throw new StoreError('host_not_found', `host ${n.hostId} is not enrolled`);
       throw err;
     }
   }
   async consumeNonce(nonceHash: string, hostId: string, now: Date): Promise<NonceOutcome> {
-    return this.attestations.consume(nonceHash, hostId, now);
+    return this.write('consumeNonce', nonceHash, hostId, now);
   }
   /** Not part of Store: housekeeping for expired nonces. */
   async pruneNonces(before: Date): Promise<number> {
-    return this.attestations.pruneNonces(before);
+    return this.write('pruneNonces', before);
   }
 
   async recordAppraisal(a: AppraisalRecord): Promise<void> {
     try {
-      this.attestations.record(a);
+      await this.write('recordAppraisal', a);
     } catch (err) {
       if (isForeignKeyError(err)) throw new StoreError('host_not_found', `host ${a.hostId} was deleted`);
       throw err;
@@ -132,21 +141,21 @@ export class SqliteStore implements Store {
     return this.catalog.listKeys();
   }
   async putSigningKey(k: SigningKeyRecord): Promise<void> {
-    this.catalog.putKey(k);
+    await this.write('putSigningKey', k);
   }
   async retireSigningKey(kid: string, retiredAt: Date, retireAfter: Date): Promise<void> {
-    this.catalog.retireKey(kid, retiredAt, retireAfter);
+    await this.write('retireSigningKey', kid, retiredAt, retireAfter);
   }
 
   async revokeToken(jti: string, hostId: string | null, at: Date, expiresAt: Date | null): Promise<void> {
-    this.attestations.revokeToken(jti, hostId, at, expiresAt);
+    await this.write('revokeToken', jti, hostId, at, expiresAt);
   }
   async isTokenRevoked(jti: string): Promise<boolean> {
     return this.attestations.isRevoked(jti);
   }
 
   async putProfile(p: ProfileRecord): Promise<void> {
-    this.catalog.putProfile(p);
+    await this.write('putProfile', p);
   }
   async getProfile(name: string, version?: string): Promise<ProfileRecord | undefined> {
     return this.catalog.getProfile(name, version);
@@ -156,27 +165,30 @@ export class SqliteStore implements Store {
   }
 
   async putSecret(s: SecretRecord): Promise<void> {
-    this.catalog.putSecret(s);
+    await this.write('putSecret', s);
   }
   async getSecret(name: string): Promise<SecretRecord | undefined> {
     return this.catalog.getSecret(name);
   }
   async recordRelease(r: ReleaseRecord): Promise<void> {
-    this.catalog.recordRelease(r);
+    await this.write('recordRelease', r);
   }
   async listReleases(secretName?: string): Promise<ReleaseRecord[]> {
     return this.catalog.listReleases(secretName);
   }
 
   async appendTrustEvent(e: Omit<TrustEventRecord, 'seq'>): Promise<TrustEventRecord> {
-    return this.catalog.appendEvent(e);
+    return this.write('appendTrustEvent', e);
   }
   async trustEventsAfter(seq: number, limit: number): Promise<TrustEventRecord[]> {
     return this.catalog.eventsAfter(seq, limit);
   }
 
   async close(): Promise<void> {
-    if (this.db.open) this.db.close();
+    if (!this.db.open) return;
+    // Writes already queued were promised an answer: commit them before closing.
+    this.writes.flush();
+    this.db.close();
   }
 }
 
@@ -184,3 +196,4 @@ export class SqliteStore implements Store {
 export function openSqliteStore(file: string, options?: SqliteStoreOptions): SqliteStore {
   return new SqliteStore(file, options);
 }
+

@@ -1,0 +1,97 @@
+/**
+ * The server side of bench/service.ts, in its own process so the service has an event loop and a
+ * core to itself. Forked with `<dataDir> <adminKey>`; answers IPC messages:
+ *   {cmd:'reset'}  forget the timings gathered so far (end of warm-up)
+ *   {cmd:'stats'}  reply {type:'stats', ...} with per-stage percentiles, HTTP time per route, CPU
+ *   {cmd:'stop'}   stop the service and exit
+ * Logs at info level to a file in the data directory, as a production server would log.
+ */
+import { subscribe } from 'node:diagnostics_channel';
+import type { IncomingMessage } from 'node:http';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import { pino } from 'pino';
+import { loadConfig } from '../src/config.ts';
+import { startService } from '../src/service.ts';
+
+const [dataDir, adminKey, workers = '0'] = process.argv.slice(2);
+if (!dataDir || !adminKey || !process.send) throw new Error('usage: fork(service-server.ts, [dataDir, adminKey])');
+const send = process.send.bind(process);
+const repoRoot = resolve(fileURLToPath(new URL('.', import.meta.url)), '..');
+
+const stages = new Map<string, number[]>();
+const http = new Map<string, number[]>();
+const started = new WeakMap<IncomingMessage, number>();
+let cpuMark = process.cpuUsage();
+let eluMark = performance.eventLoopUtilization();
+let wallMark = performance.now();
+
+function push(m: Map<string, number[]>, k: string, v: number): void {
+  let a = m.get(k);
+  if (!a) m.set(k, (a = []));
+  a.push(v);
+}
+
+function routeOf(url: string | undefined): string {
+  if (url === undefined) return 'other';
+  if (url.endsWith('/nonce')) return 'nonce';
+  if (url.endsWith('/attestations')) return 'attest';
+  return 'other';
+}
+
+subscribe('http.server.request.start', (msg) => {
+  started.set((msg as { request: IncomingMessage }).request, performance.now());
+});
+subscribe('http.server.response.finish', (msg) => {
+  const req = (msg as { request: IncomingMessage }).request;
+  const t0 = started.get(req);
+  if (t0 !== undefined) push(http, routeOf(req.url), performance.now() - t0);
+});
+
+const config = loadConfig({
+  BOOTGATE_PORT: '0',
+  BOOTGATE_DATA_DIR: dataDir,
+  BOOTGATE_GOLDEN_DIR: join(repoRoot, 'golden-measurements'),
+  BOOTGATE_EK_ROOTS: join(repoRoot, 'tpm-sim', 'ca', 'dev-root.crt.pem'),
+  BOOTGATE_API_KEYS: `admin:${adminKey}`,
+  BOOTGATE_RATE_LIMIT: '0',
+  BOOTGATE_LOG_LEVEL: 'info',
+});
+const logger = pino({ level: 'info', base: { service: 'bootgate' } }, pino.destination({ dest: join(dataDir, 'server.log'), sync: false }));
+const service = await startService({ config, logger, appraisalWorkers: Number(workers), onAppraised: (t) => {
+  for (const [k, v] of Object.entries(t)) push(stages, k, v);
+} });
+
+const round = (x: number): number => Math.round(x * 1000) / 1000;
+function summary(values: number[]): { n: number; p50: number; p99: number; mean: number } {
+  const s = [...values].sort((a, b) => a - b);
+  const at = (p: number): number => s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? NaN;
+  return { n: s.length, p50: round(at(0.5)), p99: round(at(0.99)), mean: round(s.reduce((a, b) => a + b, 0) / Math.max(1, s.length)) };
+}
+
+process.on('message', (msg: { cmd: string }) => {
+  if (msg.cmd === 'reset') {
+    stages.clear();
+    http.clear();
+    cpuMark = process.cpuUsage();
+    eluMark = performance.eventLoopUtilization();
+    wallMark = performance.now();
+    send({ type: 'reset' });
+  } else if (msg.cmd === 'stats') {
+    const cpu = process.cpuUsage(cpuMark);
+    const wallMs = performance.now() - wallMark;
+    const attests = http.get('attest')?.length ?? 0;
+    send({
+      type: 'stats',
+      stagesMs: Object.fromEntries([...stages.entries()].map(([k, v]) => [k, summary(v)])),
+      httpMs: Object.fromEntries([...http.entries()].map(([k, v]) => [k, summary(v)])),
+      eventLoopUtilization: round(performance.eventLoopUtilization(eluMark).utilization),
+      cpuCoresBusy: round((cpu.user + cpu.system) / 1000 / wallMs),
+      cpuMsPerAttestation: attests === 0 ? null : round((cpu.user + cpu.system) / 1000 / attests),
+    });
+  } else if (msg.cmd === 'stop') {
+    void service.stop(2000).then(() => process.exit(0));
+  }
+});
+send({ type: 'ready', url: service.url });

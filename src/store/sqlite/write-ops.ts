@@ -1,0 +1,49 @@
+/** Every write of the SQLite store, by name, over the three table groups; and the connection's pragmas. */
+import type Database from 'better-sqlite3';
+import { HostTables } from './hosts.ts';
+import { AttestationTables } from './attestations.ts';
+import { CatalogTables } from './catalog.ts';
+
+export interface Tables {
+  hosts: HostTables;
+  attestations: AttestationTables;
+  catalog: CatalogTables;
+}
+
+export function openTables(db: Database.Database): Tables {
+  return { hosts: new HostTables(db), attestations: new AttestationTables(db), catalog: new CatalogTables(db) };
+}
+
+export const WRITE_OPS = {
+  createEnrollment: (t: Tables, e: Parameters<HostTables['createEnrollment']>[0]) => t.hosts.createEnrollment(e),
+  activateEnrollment: (t: Tables, id: string, now: Date) => t.hosts.activate(id, now),
+  setHostProfiles: (t: Tables, hostId: string, profiles: string[]) => t.hosts.setProfiles(hostId, profiles),
+  deleteHost: (t: Tables, hostId: string) => t.hosts.delete(hostId),
+  revokeHost: (t: Tables, hostId: string, at: Date) => t.hosts.revoke(hostId, at),
+  pruneEnrollments: (t: Tables, before: Date) => t.hosts.pruneEnrollments(before),
+  putNonce: (t: Tables, n: Parameters<AttestationTables['putNonce']>[0]) => t.attestations.putNonce(n),
+  consumeNonce: (t: Tables, nonceHash: string, hostId: string, now: Date) => t.attestations.consume(nonceHash, hostId, now),
+  pruneNonces: (t: Tables, before: Date) => t.attestations.pruneNonces(before),
+  recordAppraisal: (t: Tables, a: Parameters<AttestationTables['record']>[0]) => t.attestations.record(a),
+  revokeToken: (t: Tables, jti: string, hostId: string | null, at: Date, expiresAt: Date | null) =>
+    t.attestations.revokeToken(jti, hostId, at, expiresAt),
+  putSigningKey: (t: Tables, k: Parameters<CatalogTables['putKey']>[0]) => t.catalog.putKey(k),
+  retireSigningKey: (t: Tables, kid: string, at: Date, after: Date) => t.catalog.retireKey(kid, at, after),
+  putProfile: (t: Tables, p: Parameters<CatalogTables['putProfile']>[0]) => t.catalog.putProfile(p),
+  putSecret: (t: Tables, s: Parameters<CatalogTables['putSecret']>[0]) => t.catalog.putSecret(s),
+  recordRelease: (t: Tables, r: Parameters<CatalogTables['recordRelease']>[0]) => t.catalog.recordRelease(r),
+  appendTrustEvent: (t: Tables, e: Parameters<CatalogTables['appendEvent']>[0]) => t.catalog.appendEvent(e),
+} as const;
+
+export type WriteOpName = keyof typeof WRITE_OPS;
+type Rest<F> = F extends (t: Tables, ...args: infer A) => unknown ? A : never;
+export type WriteArgs<K extends WriteOpName> = Rest<(typeof WRITE_OPS)[K]>;
+export type WriteResult<K extends WriteOpName> = ReturnType<(typeof WRITE_OPS)[K]>;
+
+/** Applies the pragmas every connection of the store uses. */
+export function configureConnection(db: Database.Database, busyTimeoutMs: number): void {
+  db.pragma(`busy_timeout = ${Math.trunc(busyTimeoutMs)}`);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('foreign_keys = ON');
+}

@@ -1,0 +1,39 @@
+/**
+ * Starts a worker thread whose entry is a TypeScript module. A worker does not inherit the
+ * parent's loader (tsx, registered by bin/bootgate.mjs, `node --import tsx` or vitest), so the
+ * worker registers tsx's ESM loader itself, by absolute URL so the working directory does not
+ * matter, and then imports the entry.
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+
+// An ES module by data: URL, so it loads the same whatever --input-type the parent was given.
+const BOOTSTRAP = new URL(
+  `data:text/javascript,${encodeURIComponent(`
+import { workerData } from 'node:worker_threads';
+const tsx = await import(workerData.tsxApi);
+tsx.register();
+await import(workerData.entry);
+`)}`,
+);
+
+let tsxApi: string | undefined;
+
+function tsxEsmApi(): string {
+  if (tsxApi) return tsxApi;
+  const require = createRequire(import.meta.url);
+  const pkgFile = require.resolve('tsx/package.json');
+  const pkg = JSON.parse(readFileSync(pkgFile, 'utf8')) as { exports: Record<string, { import?: { default?: string } }> };
+  const rel = pkg.exports['./esm/api']?.import?.default;
+  if (!rel) throw new Error('tsx does not export ./esm/api for import');
+  tsxApi = pathToFileURL(join(dirname(pkgFile), rel)).href;
+  return tsxApi;
+}
+
+/** `data` reaches the entry as workerData.data. */
+export function startTsWorker(entry: URL, data?: unknown): Worker {
+  return new Worker(BOOTSTRAP, { workerData: { tsxApi: tsxEsmApi(), entry: entry.href, data } });
+}
