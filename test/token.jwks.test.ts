@@ -78,6 +78,23 @@ describe('attestation tokens', () => {
   });
 });
 
+describe('POST /v1/keys/rotate', () => {
+  it('is admin only, and rotates over HTTP: tokens of both keys verify with the JWKS alone', async () => {
+    expect((await s.call('POST', '/v1/keys/rotate')).status).toBe(401);
+    expect((await s.call('POST', '/v1/keys/rotate', { key: s.schedulerKey })).status).toBe(403);
+    const before = await passToken();
+    const r = await s.call('POST', '/v1/keys/rotate', { key: s.adminKey });
+    expect(r.status).toBe(201);
+    expect(r.json.kid).not.toBe(decodeProtectedHeader(before).kid);
+    expect(r.json.published).toEqual(expect.arrayContaining([decodeProtectedHeader(before).kid, r.json.kid]));
+    const after = await passToken();
+    expect(decodeProtectedHeader(after).kid).toBe(r.json.kid);
+    const jwks = createRemoteJWKSet(new URL('/.well-known/jwks.json', s.baseUrl));
+    await jwtVerify(before, jwks);
+    await jwtVerify(after, jwks);
+  });
+});
+
 describe('signing keyring', () => {
   it('generates one key on first open, persists it, and loads the same on reopen (including rotations)', async () => {
     const store = openSqliteStore(':memory:');

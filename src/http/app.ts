@@ -7,6 +7,7 @@ import { publicRoutes } from './routes/public.ts';
 import { enrollmentRoutes } from './routes/enrollments.ts';
 import { hostRoutes } from './routes/hosts.ts';
 import { goldenRoutes } from './routes/golden.ts';
+import { keyRoutes } from './routes/keys.ts';
 
 /** `extraRoutes`: routers of other modules (key broker, trust events), mounted after the core routes. */
 export function createApp(ctx: AppContext, extraRoutes: Router[] = []): Express {
@@ -24,6 +25,7 @@ export function createApp(ctx: AppContext, extraRoutes: Router[] = []): Express 
   app.use(enrollmentRoutes(ctx));
   app.use(hostRoutes(ctx));
   app.use(goldenRoutes(ctx));
+  app.use(keyRoutes(ctx));
   for (const r of extraRoutes) app.use(r);
   app.use(notFound);
   app.use(errorHandler(ctx.log));
