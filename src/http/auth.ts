@@ -53,7 +53,7 @@ export function requireRole(keyring: ApiKeyring, ...roles: Role[]): RequestHandl
       throw new ApiError(401, 'invalid_credentials', 'the API key is not valid');
     }
     if (!held.has('admin') && !roles.some((r) => held.has(r))) {
-      throw new ApiError(403, 'forbidden', `this operation needs the ${['admin', ...roles].join(' or ')} role`);
+      throw new ApiError(403, 'forbidden', `this operation needs the ${[...new Set<Role>(['admin', ...roles])].join(' or ')} role`);
     }
     res.locals.roles = held;
     next();
