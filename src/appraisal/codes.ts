@@ -45,6 +45,8 @@ export const FAILURE_CODES = {
   restart_count_rollback: 'The TPM restartCount decreased within the same resetCount.',
   // Configuration
   profile_not_found: 'No golden profile is assigned to the host, or an assigned profile does not exist.',
+  // Bounds
+  findings_truncated: 'More findings than an appraisal lists (1000); the rest are counted by code in its message.',
 } as const;
 
 export type FailureCode = keyof typeof FAILURE_CODES;

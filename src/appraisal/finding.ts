@@ -42,3 +42,30 @@ export function dedupeFindings(list: Finding[]): Finding[] {
     return true;
   });
 }
+
+/**
+ * Findings listed per appraisal. A hostile 4 MB log of tiny unknown events yields ~80,000 findings:
+ * each one stored, logged and sent back would turn one request into tens of megabytes.
+ */
+export const MAX_FINDINGS = 1000;
+
+/** The first MAX_FINDINGS findings, then one findings_truncated that counts the rest by code. */
+export function capFindings(list: Finding[]): Finding[] {
+  if (list.length <= MAX_FINDINGS) return list;
+  const rest = new Map<string, number>();
+  for (let i = MAX_FINDINGS; i < list.length; i++) {
+    const code = (list[i] as Finding).code;
+    rest.set(code, (rest.get(code) ?? 0) + 1);
+  }
+  const counts = [...rest].map(([code, n]) => `${n} ${code}`).join(', ');
+  return [
+    ...list.slice(0, MAX_FINDINGS),
+    {
+      code: 'findings_truncated',
+      message: `${list.length - MAX_FINDINGS} more findings are not listed (${counts}); only the first ${MAX_FINDINGS} are`,
+      rule: 'findings',
+      expected: MAX_FINDINGS,
+      actual: list.length,
+    },
+  ];
+}

@@ -1,6 +1,7 @@
 /** Small matchers shared by the rules: digests in the appraised bank, text patterns, content binding. */
 import { DataHashes, hashOf } from '../eventlog/data-hash.ts';
 import type { TcgEvent } from '../eventlog/types.ts';
+import { anchoredLinear } from '../golden/pattern.ts';
 import type { TextMatch } from '../golden/schema.ts';
 import type { HashAlg } from '../tpm/alg.ts';
 import { toHex } from '../util/encoding.ts';
@@ -16,7 +17,7 @@ const regexCache = new Map<string, RegExp>();
 export function compilePattern(pattern: string): RegExp {
   let re = regexCache.get(pattern);
   if (re === undefined) {
-    re = new RegExp(`^(?:${pattern})$`, 'u');
+    re = anchoredLinear(pattern);
     if (regexCache.size > 1000) regexCache.clear();
     regexCache.set(pattern, re);
   }

@@ -1,8 +1,9 @@
 /**
  * appraiseEvidence: the one appraisal pipeline, used by the HTTP service and by `bootgate appraise`
- * alike so both give the same verdict and findings. Stages: parse the log, verify the quote
- * (signature, magic, type, nonce), resolve the quoted PCR values (replay vs claimed vs pcrDigest),
- * clock monotonicity, log consistency, then the golden profiles.
+ * alike so both give the same verdict and findings. Stages: verify the quote (signature, magic,
+ * type, nonce; evidence that fails these stops here), parse the log, resolve the quoted PCR values
+ * (replay vs claimed vs pcrDigest), clock monotonicity, log consistency, then the golden profiles.
+ * At most MAX_FINDINGS findings are listed.
  */
 import { performance } from 'node:perf_hooks';
 import { checkDigestConsistency, DataHashes, parseEventLog, replayEventLog } from '../eventlog/index.ts';
@@ -17,7 +18,7 @@ import { verifyQuote, type QuoteVerification } from '../tpm/quote.ts';
 import { toHex } from '../util/encoding.ts';
 import { appraiseLog } from './appraise.ts';
 import { checkClock, type ClockLike } from './clock.ts';
-import { dedupeFindings } from './finding.ts';
+import { capFindings, dedupeFindings } from './finding.ts';
 import { resolveQuotedPcrs } from './quoted-pcrs.ts';
 import type { Finding, Verdict } from './types.ts';
 
@@ -102,21 +103,16 @@ function uniqueBanks(banks: readonly HashAlg[]): HashAlg[] {
   return [...new Set(banks)];
 }
 
+/**
+ * Quote failures after which the evidence is not the host's answer to this nonce: a wrong signature
+ * or a quote made for another nonce. The event log is not signed, so appraising it would only spend
+ * CPU on (and store findings about) whatever log an anonymous caller attached.
+ */
+const UNAUTHENTIC_QUOTE_CODES = new Set(['quote_signature_invalid', 'quote_signature_scheme_invalid', 'quote_magic_invalid', 'quote_type_invalid', 'nonce_mismatch']);
+
 export function appraiseEvidence(input: EvidenceInput): AppraisalOutcome {
   const t0 = performance.now();
-  const log = input.eventLog instanceof Uint8Array ? parseEventLog(input.eventLog) : input.eventLog;
-  const t1 = performance.now();
-  // Every bank costs one hash per event, in replay and in the consistency check: only the banks the
-  // profiles appraise and the quote selects are computed (offline, every bank is reported).
-  const profileBanks = uniqueBanks(input.profiles.map((p) => p.bank));
-
-  const common: Finding[] = [];
   let quote: QuoteVerification | undefined;
-  let quotedPcrs: PcrBanks | undefined;
-  let quoteSelection: TPML_PCR_SELECTION | undefined;
-  let pcrValues: PcrBanks;
-  let replay: ReplayResult;
-  let replayMs: number;
   if (input.quote !== undefined) {
     if (input.signature === undefined || input.akPub === undefined) throw new EvidenceInputError('a quote needs its signature and the AK public key');
     const akPub = input.akPub instanceof Uint8Array ? parsePublic(input.akPub) : input.akPub;
@@ -126,6 +122,34 @@ export function appraiseEvidence(input: EvidenceInput): AppraisalOutcome {
       signature: input.signature,
       ...(input.expectedExtraData !== undefined ? { expectedExtraData: input.expectedExtraData } : {}),
     });
+    if (quote.failures.some((f) => UNAUTHENTIC_QUOTE_CODES.has(f.code))) {
+      const ms = performance.now() - t0;
+      return {
+        verdict: 'fail',
+        // No profile was tried; name the first candidate, as an appraisal against it would.
+        profile: input.profiles[0] !== undefined ? profileId(input.profiles[0]) : null,
+        failures: dedupeFindings(quote.failures),
+        pcrs: {},
+        quote,
+        clockInfo: quote.clockInfo,
+        timings: { parseMs: 0, quoteMs: ms, replayMs: 0, consistencyMs: 0, goldenMs: 0, totalMs: ms },
+      };
+    }
+  }
+  const tq = performance.now();
+  const log = input.eventLog instanceof Uint8Array ? parseEventLog(input.eventLog) : input.eventLog;
+  const t1 = performance.now();
+  // Every bank costs one hash per event, in replay and in the consistency check: only the banks the
+  // profiles appraise and the quote selects are computed (offline, every bank is reported).
+  const profileBanks = uniqueBanks(input.profiles.map((p) => p.bank));
+
+  const common: Finding[] = [];
+  let quotedPcrs: PcrBanks | undefined;
+  let quoteSelection: TPML_PCR_SELECTION | undefined;
+  let pcrValues: PcrBanks;
+  let replay: ReplayResult;
+  let replayMs: number;
+  if (quote !== undefined) {
     const tr = performance.now();
     replay = replayEventLog(log, uniqueBanks([...profileBanks, ...quote.pcrSelection.map((s) => s.hash)]));
     replayMs = performance.now() - tr;
@@ -171,19 +195,19 @@ export function appraiseEvidence(input: EvidenceInput): AppraisalOutcome {
   }
   const t5 = performance.now();
 
-  const failures = dedupeFindings([
+  const failures = capFindings(dedupeFindings([
     ...common,
     ...(best?.findings ?? [{ code: 'profile_not_found', message: 'no golden profile to appraise against', rule: 'profiles' }]),
-  ]);
+  ]));
   const outcome: AppraisalOutcome = {
     verdict: failures.length === 0 ? 'pass' : 'fail',
     profile: best === undefined ? null : profileId(best.profile),
     failures,
     pcrs: banksToJson(pcrValues),
     timings: {
-      parseMs: t1 - t0,
+      parseMs: t1 - tq,
       replayMs,
-      quoteMs: t3 - t1 - replayMs,
+      quoteMs: tq - t0 + (t3 - t1 - replayMs),
       consistencyMs: t4 - t3,
       goldenMs: t5 - t4,
       totalMs: t5 - t0,

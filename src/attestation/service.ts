@@ -119,8 +119,9 @@ export class AttestationService {
     // Validated before the nonce is spent: a typo in the key must not cost the host its nonce.
     const bound: BoundKey | undefined = req.bindingKey === undefined ? undefined : await bindKey(req.bindingKey);
 
+    const nonceHash = toHex(sha256(req.nonce));
     let t = performance.now();
-    const nonceOutcome = await this.store.consumeNonce(toHex(sha256(req.nonce)), hostId, now);
+    const nonceOutcome = await this.store.consumeNonce(nonceHash, hostId, now);
     timings.nonce = ms(t);
     const nonceOk = nonceOutcome === 'ok';
 
@@ -136,7 +137,9 @@ export class AttestationService {
     let outcome: AppraiseOutput;
     try {
       const prev = nonceOk ? previousClock(host) : undefined;
-      outcome = await this.core.appraise({
+      // Without a live nonce the evidence is a replay or made up: its (unsigned) log is not appraised,
+      // so an anonymous caller cannot make the verifier chew on a 4 MB log per request.
+      outcome = !nonceOk ? { verdict: 'fail', profile: null, failures: [], pcrs: {}, timings: {} } : await this.core.appraise({
         akPub,
         quote: req.quote,
         signature: req.signature,
@@ -203,7 +206,7 @@ export class AttestationService {
         quote: toHex(sha256(req.quote)),
         signature: toHex(sha256(req.signature)),
         eventLog: toHex(sha256(req.eventLog)),
-        nonce: toHex(sha256(req.nonce)),
+        nonce: nonceHash,
       },
       ...(clockIsFresh && outcome.verifiedClock ? { clock: clockRecord(outcome.verifiedClock) } : {}),
       ...(token ? { tokenId: token.jti, tokenExpiresAt: token.expiresAt.toISOString() } : {}),
