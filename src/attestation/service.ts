@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { Finding } from '../appraisal/types.ts';
 import type { AppraisalRecord, HostRecord, NonceOutcome, Store } from '../store/types.ts';
 import type { PcrBanks } from '../tpm/alg.ts';
+import { parsePublic, verifyQuote } from '../tpm/index.ts';
 import { ApiError, ParseError } from '../util/errors.ts';
 import { concatBytes, fromBase64, toBase64, toHex } from '../util/encoding.ts';
 import type { SigningKeyring } from '../token/keys.ts';
@@ -18,6 +19,22 @@ import type { AppraiseOutput, ClockInfo, CoreDependencies } from './ports.ts';
 import type { ProfileCatalog } from './profiles.ts';
 import { toJsonSafe } from './json-safe.ts';
 import { trustOf } from './trust.ts';
+
+/**
+ * Failures showing the quote was not produced and signed by this host's enrolled AK. Anyone can
+ * send such evidence, so it must not be able to change the host's trust or revoke its tokens.
+ */
+const NOT_SIGNED_BY_HOST = new Set(['quote_signature_invalid', 'quote_signature_scheme_invalid', 'quote_magic_invalid', 'quote_type_invalid']);
+
+/** Whether the quote verifies under the host's AK (signature, scheme, magic, type); the nonce is judged elsewhere. */
+function signedByHost(akPub: Uint8Array, quote: Uint8Array, signature: Uint8Array): boolean {
+  try {
+    return !verifyQuote({ akPub: parsePublic(akPub), quote, signature }).failures.some((f) => NOT_SIGNED_BY_HOST.has(f.code));
+  } catch (err) {
+    if (err instanceof ParseError) return false;
+    throw err;
+  }
+}
 
 export interface AttestRequest {
   nonce: Uint8Array;
@@ -169,6 +186,8 @@ export class AttestationService {
       failures.push(f);
     }
     const verdict: 'pass' | 'fail' = failures.length === 0 && outcome.verdict === 'pass' ? 'pass' : 'fail';
+    // Without a live nonce the pipeline did not run; the signature alone says whose quote this is.
+    const rejected = nonceOk ? outcome.failures.some((f) => NOT_SIGNED_BY_HOST.has(f.code)) : !signedByHost(akPub, req.quote, req.signature);
 
     const appraisalId = randomUUID();
     let token: { token: string; jti: string; expiresAt: Date } | undefined;
@@ -213,9 +232,37 @@ export class AttestationService {
       ...(bound ? { bindingKeyThumbprint: bound.thumbprint, bindingKey: JSON.stringify(bound.jwk) } : {}),
       timings,
       appraisedAt: now.toISOString(),
+      ...(rejected ? { rejected: true } : {}),
     };
 
     t = performance.now();
+    if (rejected) {
+      // Recorded for audit only: evidence the host's TPM did not sign cannot speak for the host.
+      await this.store.recordAppraisal(record);
+    } else {
+      await this.recordCounted(record, host, failures, now);
+    }
+    const storeMs = ms(t);
+    this.settings.onAppraised?.({ ...timings, store: storeMs });
+
+    this.metrics.appraisals.inc({ verdict });
+    for (const f of failures) this.metrics.appraisalFailures.inc({ code: f.code });
+    this.metrics.appraisalDuration.observe({ verdict }, (performance.now() - started) / 1000);
+    this.log.info({ hostId, appraisalId, verdict, rejected, codes: failures.map((f) => f.code), storeMs }, 'appraisal');
+
+    return {
+      appraisalId,
+      verdict,
+      profile: outcome.profile,
+      failures: safeFailures,
+      pcrs: outcome.pcrs,
+      ...(token ? { token: token.token, expiresAt: token.expiresAt.toISOString() } : {}),
+    };
+  }
+
+  /** Records an appraisal that speaks for the host: a failure revokes its token, and a change of trust is an event. */
+  private async recordCounted(record: AppraisalRecord, host: HostRecord, failures: Finding[], now: Date): Promise<void> {
+    const { hostId, appraisalId, verdict } = record;
     const statusBefore = trustOf(host, await this.store.lastAppraisal(hostId), now).status;
     const previousPass = verdict === 'fail' ? await this.store.lastPassingAppraisal(hostId) : undefined;
     await this.store.recordAppraisal(record);
@@ -233,21 +280,5 @@ export class AttestationService {
         at: now.toISOString(),
       });
     }
-    const storeMs = ms(t);
-    this.settings.onAppraised?.({ ...timings, store: storeMs });
-
-    this.metrics.appraisals.inc({ verdict });
-    for (const f of failures) this.metrics.appraisalFailures.inc({ code: f.code });
-    this.metrics.appraisalDuration.observe({ verdict }, (performance.now() - started) / 1000);
-    this.log.info({ hostId, appraisalId, verdict, codes: failures.map((f) => f.code), storeMs }, 'appraisal');
-
-    return {
-      appraisalId,
-      verdict,
-      profile: outcome.profile,
-      failures: safeFailures,
-      pcrs: outcome.pcrs,
-      ...(token ? { token: token.token, expiresAt: token.expiresAt.toISOString() } : {}),
-    };
   }
 }

@@ -70,6 +70,12 @@ export interface AppraisalRecord {
   /** Milliseconds per pipeline stage. */
   timings: Record<string, number>;
   appraisedAt: string;
+  /**
+   * The quote was not signed by the host's enrolled AK (or did not parse): anyone can send such
+   * evidence, so it is recorded for audit but never changes the host's trust, never revokes its
+   * tokens, and is not the host's "last appraisal".
+   */
+  rejected?: boolean;
 }
 
 export interface SigningKeyRecord {
@@ -142,6 +148,7 @@ export interface Store {
   // appraisals: records the appraisal and the host's new clock in one transaction
   recordAppraisal(a: AppraisalRecord): Promise<void>;
   getAppraisal(appraisalId: string): Promise<AppraisalRecord | undefined>;
+  /** The host's last appraisal that counts for trust (not `rejected`). */
   lastAppraisal(hostId: string): Promise<AppraisalRecord | undefined>;
   lastPassingAppraisal(hostId: string): Promise<AppraisalRecord | undefined>;
 

@@ -23,6 +23,7 @@ interface AppraisalRow {
   token_expires_at: string | null;
   binding_key_thumbprint: string | null;
   binding_key: string | null;
+  rejected: number;
   timings: string;
   appraised_at: string;
 }
@@ -45,6 +46,7 @@ function appraisalFromRow(r: AppraisalRow): AppraisalRecord {
   if (r.token_expires_at !== null) a.tokenExpiresAt = r.token_expires_at;
   if (r.binding_key_thumbprint !== null) a.bindingKeyThumbprint = r.binding_key_thumbprint;
   if (r.binding_key !== null) a.bindingKey = r.binding_key;
+  if (r.rejected !== 0) a.rejected = true;
   return a;
 }
 
@@ -70,16 +72,16 @@ export class AttestationTables {
     this.deleteNonces = db.prepare('DELETE FROM nonces WHERE expires_at < ?');
     this.insertAppraisal = db.prepare(`INSERT INTO appraisals
       (appraisal_id, host_id, verdict, profile, failures, pcrs, evidence, clock, token_id, token_expires_at,
-       binding_key_thumbprint, binding_key, timings, appraised_at)
+       binding_key_thumbprint, binding_key, rejected, timings, appraised_at)
       VALUES (@appraisalId, @hostId, @verdict, @profile, @failures, @pcrs, @evidence, @clock, @tokenId, @tokenExpiresAt,
-       @bindingKeyThumbprint, @bindingKey, @timings, @appraisedAt)`);
+       @bindingKeyThumbprint, @bindingKey, @rejected, @timings, @appraisedAt)`);
     this.updateClock = db.prepare('UPDATE hosts SET last_clock = ? WHERE host_id = ?');
     this.selectAppraisal = db.prepare<[string], AppraisalRow>('SELECT * FROM appraisals WHERE appraisal_id = ?');
     this.selectLast = db.prepare<[string], AppraisalRow>(
-      'SELECT * FROM appraisals WHERE host_id = ? ORDER BY seq DESC LIMIT 1',
+      'SELECT * FROM appraisals WHERE host_id = ? AND rejected = 0 ORDER BY seq DESC LIMIT 1',
     );
     this.selectLastPass = db.prepare<[string], AppraisalRow>(
-      "SELECT * FROM appraisals WHERE host_id = ? AND verdict = 'pass' ORDER BY seq DESC LIMIT 1",
+      "SELECT * FROM appraisals WHERE host_id = ? AND rejected = 0 AND verdict = 'pass' ORDER BY seq DESC LIMIT 1",
     );
     this.insertRevoked = db.prepare(
       'INSERT INTO revoked_tokens (jti, host_id, revoked_at, expires_at) VALUES (?, ?, ?, ?) ON CONFLICT(jti) DO NOTHING',
@@ -113,6 +115,7 @@ export class AttestationTables {
         tokenExpiresAt: a.tokenExpiresAt ?? null,
         bindingKeyThumbprint: a.bindingKeyThumbprint ?? null,
         bindingKey: a.bindingKey ?? null,
+        rejected: a.rejected === true ? 1 : 0,
         timings: JSON.stringify(a.timings),
         appraisedAt: a.appraisedAt,
       });

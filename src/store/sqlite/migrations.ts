@@ -133,6 +133,14 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'binding key kept with the appraisal, for key release',
     sql: `ALTER TABLE appraisals ADD COLUMN binding_key TEXT;`,
   },
+  {
+    version: 3,
+    name: 'evidence not signed by the host is recorded but does not count for trust',
+    sql: `
+      ALTER TABLE appraisals ADD COLUMN rejected INTEGER NOT NULL DEFAULT 0;
+      CREATE INDEX appraisals_host_counted ON appraisals(host_id, rejected, seq);
+    `,
+  },
 ];
 
 /** Applies every migration newer than the database's version; returns the versions applied. */
