@@ -1,6 +1,7 @@
 /**
- * Request id, access log and latency metric. Logs the method, route pattern, status and time,
- * never headers or bodies (they carry API keys, tokens and secrets).
+ * Request id, access log and latency metric, and the headers every answer carries. Logs the
+ * method, route pattern, status and time, never headers or bodies (they carry API keys, tokens
+ * and secrets).
  */
 import { randomUUID } from 'node:crypto';
 import type { RequestHandler } from 'express';
@@ -15,6 +16,9 @@ export function requestLog(log: Logger, metrics: Metrics): RequestHandler {
     const requestId = typeof incoming === 'string' && REQUEST_ID_RE.test(incoming) ? incoming : randomUUID();
     res.locals.requestId = requestId;
     res.setHeader('X-Request-Id', requestId);
+    // Here rather than in a middleware of their own: one fewer dispatch per request.
+    res.setHeader('Cache-Control', 'no-store');
+    res.setHeader('X-Content-Type-Options', 'nosniff');
     const start = process.hrtime.bigint();
     res.on('finish', () => {
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;

@@ -22,7 +22,11 @@ export function base64Field(field: string, value: string): Uint8Array {
   // the alphabet, so decoding and re-encoding to the same text proves the input canonical,
   // exactly as fromBase64 decides, without its regex pass over a ~40 KB event log.
   const buf = Buffer.from(value, 'base64');
-  if (buf.toString('base64') === value) return new Uint8Array(buf);
+  if (buf.toString('base64') === value) {
+    // A view, not a copy, when the Buffer owns its memory (an event log); small ones sit in
+    // Buffer's shared pool, which must not travel to an appraisal worker whole: copy those.
+    return buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength ? new Uint8Array(buf.buffer, 0, buf.byteLength) : new Uint8Array(buf);
+  }
   const bytes = fromBase64(value);
   if (bytes === null) throw new ApiError(400, 'invalid_base64', `${field} is not valid base64`);
   return bytes;
