@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,15 +10,12 @@ import { pcrBanksToJson } from '../src/tpm/pcr-file.ts';
 import { toHex } from '../src/util/encoding.ts';
 import { createSimHost, type ScenarioName } from '../tpm-sim/index.ts';
 import { repoRoot } from './helpers/fixtures.ts';
+import { runBootgateSync as bootgate } from './helpers/cli.ts';
 
 const REFERENCE = path.join(repoRoot, 'golden-measurements', 'tpm-sim-reference.json');
 const tmp = mkdtempSync(path.join(tmpdir(), 'bootgate-cli-appraise-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-function bootgate(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'bootgate.mjs'), ...args], { cwd: repoRoot, encoding: 'utf8', timeout: 60_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 function evidenceFiles(name: ScenarioName) {
   const host = createSimHost({ scenario: name, ekType: 'ecc', akType: 'ecc', seed: `cli-${name}` });
@@ -47,7 +43,7 @@ describe('bootgate appraise', () => {
     expect(cli.profile).toBe(api.profile);
     expect(cli.failures).toEqual(api.failures);
     expect(cli.pcrs).toEqual(api.pcrs);
-    expect(r.status).toBe(api.verdict === 'pass' ? 0 : 1);
+    expect(r.code).toBe(api.verdict === 'pass' ? 0 : 1);
     if (name !== 'clean') expect(cli.failures.length).toBeGreaterThan(0);
   });
 
@@ -57,7 +53,7 @@ describe('bootgate appraise', () => {
     const wrong = [...args];
     wrong[i + 1] = '00'.repeat(32);
     const r = bootgate(wrong.filter((a) => a !== '--json'));
-    expect(r.status).toBe(1);
+    expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^verdict: fail/);
     expect(r.stdout).toContain('nonce_mismatch');
   });
@@ -68,7 +64,7 @@ describe('bootgate appraise', () => {
     writeFileSync(truncated, new Uint8Array(40));
     const a1 = [...args];
     a1[a1.indexOf('--eventlog') + 1] = truncated;
-    expect(bootgate(a1).status).toBe(2);
-    expect(bootgate(['appraise', '--golden', REFERENCE, '--eventlog', files.log, '--ak', files.ak, '--quote', files.quote, '--signature', files.sig]).status).toBe(2);
+    expect(bootgate(a1).code).toBe(2);
+    expect(bootgate(['appraise', '--golden', REFERENCE, '--eventlog', files.log, '--ak', files.ak, '--quote', files.quote, '--signature', files.sig]).code).toBe(2);
   });
 });

@@ -3,9 +3,9 @@
  * one through bin/bootgate.mjs with --json --keep), plus the pieces that decide its exit code.
  */
 import { describe, expect, it, beforeAll } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { runBootgateSync } from './helpers/cli.ts';
 import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { runDemo } from '../src/demo/run.ts';
 import type { DemoReport } from '../src/demo/report.ts';
 import { surpriseOf, listSurprise } from '../src/demo/expectations.ts';
@@ -14,7 +14,6 @@ import { KEPT_ENV_FILE } from '../src/demo/verifier.ts';
 import { main } from '../src/cli/main.ts';
 import { SCENARIOS, SCENARIO_NAMES } from '../tpm-sim/index.ts';
 
-const REPO_ROOT = resolve(import.meta.dirname, '..');
 const ATTACKS = SCENARIO_NAMES.filter((s) => s !== 'clean');
 
 describe('bootgate demo, in-process (human output)', () => {
@@ -111,12 +110,8 @@ describe('bootgate demo, in-process (human output)', () => {
 
 describe('bootgate demo through bin/bootgate.mjs', () => {
   it('demo --json --keep: exit 0, a JSON report, and a kept data directory with demo.env (0600)', () => {
-    const r = spawnSync(process.execPath, [join(REPO_ROOT, 'bin', 'bootgate.mjs'), 'demo', '--json', '--keep', '--hosts', '2'], {
-      cwd: REPO_ROOT,
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
-    expect(r.status, r.stderr).toBe(0);
+    const r = runBootgateSync(['demo', '--json', '--keep', '--hosts', '2']);
+    expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout) as DemoReport;
     try {
       expect(report.ok).toBe(true);

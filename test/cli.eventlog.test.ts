@@ -1,25 +1,15 @@
 /** `bootgate eventlog` as a user runs it: a real process, real logs, exit codes. */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { SHARED_FIXTURES_MISSING, haveSharedFixtures, realLogs, repoRoot } from './helpers/fixtures.ts';
+import { SHARED_FIXTURES_MISSING, haveSharedFixtures, realLogs } from './helpers/fixtures.ts';
+import { runBootgate, type CliRun } from './helpers/cli.ts';
 
-const run = promisify(execFile);
 const have = haveSharedFixtures();
 if (!have) console.warn(`cli.eventlog: ${SHARED_FIXTURES_MISSING}`);
 
-async function bootgate(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [path.join(repoRoot, 'bin', 'bootgate.mjs'), ...args], { cwd: repoRoot, maxBuffer: 64 * 1024 * 1024 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
+const bootgate = (...args: string[]): Promise<CliRun> => runBootgate(args);
 
 const SAMPLE = [
   'go-tpm-tools/internal/test/eventlogs/rhel8-uefi.bin',

@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -7,14 +6,11 @@ import { appraiseEvidence } from '../src/appraisal/pipeline.ts';
 import { loadProfileFile } from '../src/golden/load.ts';
 import { bootEvents, encodeEventLog, fakeImage, LOG_BANKS, referencePlatform } from '../tpm-sim/index.ts';
 import { haveSharedFixtures, repoRoot, SHARED_FIXTURES_MISSING, sharedFixturesDir } from './helpers/fixtures.ts';
+import { runBootgateSync as bootgate } from './helpers/cli.ts';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'bootgate-cli-golden-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-function bootgate(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'bootgate.mjs'), ...args], { cwd: repoRoot, encoding: 'utf8', timeout: 60_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 describe('bootgate golden', () => {
   const logA = path.join(tmp, 'a.bin');
@@ -27,32 +23,32 @@ describe('bootgate golden', () => {
   it('learn writes a profile that passes its log (API and CLI), and --merge adds a second host', () => {
     const out = path.join(tmp, 'fleet.json');
     const r = bootgate(['golden', 'learn', '--eventlog', logA, '--name', 'fleet', '--version', '3', '--out', out]);
-    expect(r.status, r.stderr).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     const p = loadProfileFile(out);
     expect(p.name).toBe('fleet');
     expect(p.version).toBe('3');
     expect(appraiseEvidence({ eventLog: new Uint8Array(readFileSync(logA)), profiles: [p] }).verdict).toBe('pass');
     const b = bootgate(['appraise', '--golden', out, '--eventlog', logB, '--json']);
-    expect(b.status).toBe(1);
+    expect(b.code).toBe(1);
     expect((JSON.parse(b.stdout) as { failures: { code: string }[] }).failures.map((f) => f.code)).toEqual(['initrd_not_allowed']);
 
     const merged = path.join(tmp, 'fleet-merged.json');
     const m = bootgate(['golden', 'learn', '--eventlog', logB, '--name', 'ignored', '--merge', out, '--out', merged]);
-    expect(m.status, m.stderr).toBe(0);
+    expect(m.code, m.stderr).toBe(0);
     const mp = loadProfileFile(merged);
     expect(mp.name).toBe('fleet');
     expect(mp.version).toBe('4');
-    expect(bootgate(['appraise', '--golden', merged, '--eventlog', logB]).status).toBe(0);
+    expect(bootgate(['appraise', '--golden', merged, '--eventlog', logB]).code).toBe(0);
     expect(appraiseEvidence({ eventLog: new Uint8Array(readFileSync(logA)), profiles: [mp] }).verdict).toBe('pass');
   });
 
   it('learn prints to stdout without --out; unusable input exits 2', () => {
     const r = bootgate(['golden', 'learn', '--eventlog', logA, '--name', 'x']);
-    expect(r.status).toBe(0);
+    expect(r.code).toBe(0);
     expect((JSON.parse(r.stdout) as { name: string }).name).toBe('x');
     const junk = path.join(tmp, 'junk.bin');
     writeFileSync(junk, 'not an event log');
-    expect(bootgate(['golden', 'learn', '--eventlog', junk, '--name', 'x']).status).toBe(2);
+    expect(bootgate(['golden', 'learn', '--eventlog', junk, '--name', 'x']).code).toBe(2);
   });
 
   it('check validates files and names the broken one', () => {
@@ -60,7 +56,7 @@ describe('bootgate golden', () => {
     writeFileSync(bad, JSON.stringify({ name: 'b', version: '1', pcrs: [], firmware: [{ digests: ['zz'] }] }));
     const good = path.join(repoRoot, 'golden-measurements', 'tpm-sim-reference.json');
     const r = bootgate(['golden', 'check', good, bad]);
-    expect(r.status).toBe(2);
+    expect(r.code).toBe(2);
     expect(r.stdout).toContain(`${good}: ok (tpm-sim-reference@1)`);
     expect(r.stderr).toContain(`${bad}: $.firmware[0].digests[0]`);
   });
@@ -68,10 +64,10 @@ describe('bootgate golden', () => {
   it.skipIf(!haveSharedFixtures())(`learn then appraise a real legacy SHA-1 log through the CLI (${haveSharedFixtures() ? 'fixtures present' : SHARED_FIXTURES_MISSING})`, () => {
     const log = path.join(sharedFixturesDir(), 'go-tpm-tools/internal/test/eventlogs/debian-10.bin');
     const out = path.join(tmp, 'debian.json');
-    expect(bootgate(['golden', 'learn', '--eventlog', log, '--name', 'debian', '--out', out]).status).toBe(0);
+    expect(bootgate(['golden', 'learn', '--eventlog', log, '--name', 'debian', '--out', out]).code).toBe(0);
     expect(loadProfileFile(out).bank).toBe('sha1');
     const r = bootgate(['appraise', '--golden', out, '--eventlog', log, '--json']);
-    expect(r.status).toBe(0);
+    expect(r.code).toBe(0);
     expect((JSON.parse(r.stdout) as { verdict: string }).verdict).toBe('pass');
   });
 });

@@ -1,13 +1,13 @@
 /** `bootgate verify-quote` as a user runs it: a child process, exit codes 0/1/2 (contract §5). */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../src/cli/main.ts';
 import { type SwtpmHandle, haveSwtpm, startSwtpm } from './helpers/swtpm.ts';
-import { GCE_DIR, type SwtpmQuote, haveGce, loadGce, produceSwtpmQuotes, repoRoot } from './helpers/tpm-fixtures.ts';
+import { GCE_DIR, type SwtpmQuote, haveGce, loadGce, produceSwtpmQuotes } from './helpers/tpm-fixtures.ts';
 import { pcrBanksToJson } from '../src/tpm/index.ts';
+import { runBootgate } from './helpers/cli.ts';
 
 interface CliResult {
   code: number;
@@ -16,14 +16,7 @@ interface CliResult {
 }
 
 /** The real binary in a child process: used for a few cases per exit code (each start costs ~2 s of CPU). */
-function spawned(args: string[]): Promise<CliResult> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [path.join(repoRoot, 'bin', 'bootgate.mjs'), 'verify-quote', ...args], { cwd: repoRoot, timeout: 60_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const spawned = (args: string[]): Promise<CliResult> => runBootgate(['verify-quote', ...args]);
 
 /** The same command line run in-process through main(), capturing what it writes. */
 async function bootgate(args: string[]): Promise<CliResult> {

@@ -3,18 +3,16 @@
  * profile, failures and PCRs as the HTTP API for the same evidence; `verify-quote --nonce ""`
  * means an empty extraData; `eventlog --json` has exactly the contract's keys and types.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSimHost, HostAgent, type ScenarioName } from '../tpm-sim/index.ts';
 import { toHex } from '../src/util/encoding.ts';
 import { startTestServer, SIM_PROFILE, GOLDEN_DIR, type TestServer } from './helpers/server.ts';
-import { SHARED_FIXTURES_MISSING, haveSharedFixtures, readFixture, repoRoot, sharedFixturesDir } from './helpers/fixtures.ts';
+import { SHARED_FIXTURES_MISSING, haveSharedFixtures, readFixture, sharedFixturesDir } from './helpers/fixtures.ts';
+import { runBootgate, type CliRun } from './helpers/cli.ts';
 
-const run = promisify(execFile);
 const tmp = mkdtempSync(path.join(tmpdir(), 'bootgate-contract-cli-'));
 let s: TestServer;
 beforeAll(async () => {
@@ -25,15 +23,7 @@ afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-async function bootgate(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [path.join(repoRoot, 'bin', 'bootgate.mjs'), ...args], { cwd: repoRoot, maxBuffer: 64 * 1024 * 1024 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
+const bootgate = (...args: string[]): Promise<CliRun> => runBootgate(args);
 
 function write(dir: string, name: string, bytes: Uint8Array | string): string {
   const file = path.join(dir, name);

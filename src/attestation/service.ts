@@ -10,7 +10,7 @@ import type { AppraisalRecord, HostRecord, NonceOutcome, Store } from '../store/
 import type { PcrBanks } from '../tpm/alg.ts';
 import { parsePublic, verifyQuote } from '../tpm/index.ts';
 import { ApiError, ParseError } from '../util/errors.ts';
-import { concatBytes, fromBase64, toBase64, toHex } from '../util/encoding.ts';
+import { fromBase64, toBase64, toHex } from '../util/encoding.ts';
 import type { SigningKeyring } from '../token/keys.ts';
 import { issueAttestationToken } from '../token/attestation-token.ts';
 import type { Metrics } from '../http/metrics.ts';

@@ -32,8 +32,6 @@ export interface FirmwareQuirk {
   alternatives?: (event: TcgEvent) => Uint8Array[];
 }
 
-const enc = new TextEncoder();
-
 /** The measured part of a grub EV_IPL string after its log-only prefix, or null when the prefix is absent. */
 function afterPrefix(data: Uint8Array, prefixes: readonly string[]): Uint8Array | null {
   for (const p of prefixes) {

@@ -1,0 +1,33 @@
+/**
+ * Runs the real `bootgate` binary (bin/bootgate.mjs) in a child process, as an operator would.
+ * Each start costs a couple of seconds of CPU (tsx), so tests use it for a few cases per command
+ * and call the command functions in-process for the rest.
+ */
+import { execFile, spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { repoRoot } from './fixtures.ts';
+
+const BIN = path.join(repoRoot, 'bin', 'bootgate.mjs');
+const OPTIONS = { cwd: repoRoot, encoding: 'utf8', timeout: 60_000, maxBuffer: 64 * 1024 * 1024 } as const;
+
+export interface CliRun {
+  /** The exit code; -1 when the process was killed (timeout or signal). */
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function runBootgate(args: string[]): Promise<CliRun> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], OPTIONS, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** The same, blocking: for tests whose steps each need the previous step's files. */
+export function runBootgateSync(args: string[]): CliRun {
+  const r = spawnSync(process.execPath, [BIN, ...args], OPTIONS);
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
