@@ -112,7 +112,8 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   let core = options.core ?? coreDependencies(config.ekRoots);
   // Before the database: a bad master key must stop start-up without touching anything.
   const masterKey = loadMasterKey({ dataDir: config.dataDir, env: config.masterKey ? { BOOTGATE_MASTER_KEY: config.masterKey } : {} });
-  const sqlite = openSqliteStore(join(config.dataDir, DATABASE_FILE));
+  const metrics = new Metrics({ defaultMetrics: true });
+  const sqlite = openSqliteStore(join(config.dataDir, DATABASE_FILE), { onSync: (_batches, seconds) => metrics.storeSyncDuration.observe(seconds) });
   const workers = options.appraisalWorkers ?? config.appraisalWorkers;
   const pool = !options.core && workers !== 0 ? new AppraisalPool(workers, (err) => log.error({ err }, 'appraisal worker died')) : undefined;
   if (pool) core = { ...core, appraise: (input) => pool.appraise(input) };
@@ -131,7 +132,6 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     } else {
       log.warn({ dir: config.goldenDir }, 'golden profile directory not found; only profiles stored through the API are available');
     }
-    const metrics = new Metrics({ defaultMetrics: true });
     let issuer = config.issuer ?? '';
     const context: AppContext = {
       config,

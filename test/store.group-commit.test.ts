@@ -46,6 +46,18 @@ describe('SQLite store: group commit', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it('a file-backed store fsyncs its WAL before it answers a write', async () => {
+    const events: string[] = [];
+    const f = join(dir, 'synced.db');
+    const s2 = await open(f, { onCommit: () => events.push('commit'), onSync: (b) => events.push(`sync:${b}`) });
+    await s2.createEnrollment({
+      enrollmentId: 'e9', hostId: 'h9', ekFingerprint: 'ek9', akName: 'ak', akPub: 'AAAA', profiles: [],
+      secretHash: 'ff', createdAt: NOW.toISOString(), expiresAt: later(600).toISOString(),
+    }).then(() => events.push('answered'));
+    expect(events).toEqual(['commit', 'sync:1', 'answered']);
+    await s2.close();
+  });
+
   it('commits N concurrent writes in fewer than N transactions, and every one is durable', async () => {
     const N = 50;
     await Promise.all([
@@ -176,7 +188,81 @@ describe('SQLite store: group commit survives SIGKILL', () => {
   });
 });
 
+/** A sync the test completes by hand, recording when each one started. */
+function manualSync() {
+  const calls: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
+  const sync = () => new Promise<void>((resolve, reject) => { calls.push({ resolve, reject }); });
+  return { calls, sync };
+}
+const turn = () => new Promise<void>((r) => setImmediate(r));
+
 describe('GroupCommit', () => {
+  it('answers a committed write only after the fsync that follows its commit', async () => {
+    const db = new Database(':memory:');
+    db.exec('CREATE TABLE t (v INTEGER)');
+    const { calls, sync } = manualSync();
+    const gc = new GroupCommit(db, { sync });
+    let answered = false;
+    const first = gc.run(() => db.prepare('INSERT INTO t VALUES (1)').run().changes).then((v) => { answered = true; return v; });
+    await turn();
+    // Committed (visible to the connection) but not yet durable: no answer.
+    expect((db.prepare('SELECT COUNT(*) AS n FROM t').get() as { n: number }).n).toBe(1);
+    expect(calls).toHaveLength(1);
+    expect(answered).toBe(false);
+
+    // A batch committed while that fsync runs waits for the next one, not this one.
+    let secondAnswered = false;
+    const second = gc.run(() => db.prepare('INSERT INTO t VALUES (2)').run().changes).then(() => { secondAnswered = true; });
+    await turn();
+    calls[0]!.resolve();
+    expect(await first).toBe(1);
+    await turn();
+    expect(secondAnswered).toBe(false);
+    expect(calls).toHaveLength(2);
+    calls[1]!.resolve();
+    await second;
+    expect(secondAnswered).toBe(true);
+    await gc.drain();
+    db.close();
+  });
+
+  it('one fsync covers every batch committed before it starts', async () => {
+    const db = new Database(':memory:');
+    db.exec('CREATE TABLE t (v INTEGER)');
+    const { calls, sync } = manualSync();
+    const gc = new GroupCommit(db, { sync });
+    const a = gc.run(() => db.prepare('INSERT INTO t VALUES (1)').run());
+    await turn();
+    const b = gc.run(() => db.prepare('INSERT INTO t VALUES (2)').run());
+    const c = gc.run(() => db.prepare('INSERT INTO t VALUES (3)').run());
+    await turn();
+    await turn();
+    expect(calls).toHaveLength(1);
+    calls[0]!.resolve();
+    await a;
+    await turn();
+    expect(calls).toHaveLength(2);
+    calls[1]!.resolve();
+    await Promise.all([b, c]);
+    expect(calls).toHaveLength(2);
+    db.close();
+  });
+
+  it('a failed fsync rejects the writes it covered and every later write', async () => {
+    const db = new Database(':memory:');
+    db.exec('CREATE TABLE t (v INTEGER)');
+    const { calls, sync } = manualSync();
+    const gc = new GroupCommit(db, { sync });
+    const a = gc.run(() => db.prepare('INSERT INTO t VALUES (1)').run());
+    await turn();
+    calls[0]!.reject(Object.assign(new Error('EIO'), { code: 'EIO' }));
+    await expect(a).rejects.toThrow(/fsync of the SQLite WAL failed/);
+    await expect(gc.run(() => db.prepare('INSERT INTO t VALUES (2)').run())).rejects.toThrow(/no longer accepted/);
+    expect((db.prepare('SELECT COUNT(*) AS n FROM t').get() as { n: number }).n).toBe(1);
+    await gc.drain();
+    db.close();
+  });
+
   it('rejects the whole batch when the commit fails, and recovers for the next one', async () => {
     const db = new Database(':memory:');
     db.exec('CREATE TABLE t (v INTEGER)');

@@ -6,8 +6,7 @@
  * At most MAX_FINDINGS findings are listed.
  */
 import { performance } from 'node:perf_hooks';
-import { checkDigestConsistency, DataHashes, parseEventLog, replayEventLog } from '../eventlog/index.ts';
-import type { DigestMismatch, EventLog, ReplayResult } from '../eventlog/types.ts';
+import type { EventLog, ReplayResult } from '../eventlog/types.ts';
 import type { GoldenProfile } from '../golden/schema.ts';
 import { profileId } from '../golden/load.ts';
 import { HASH_ALGS, type HashAlg, type PcrBanks } from '../tpm/alg.ts';
@@ -20,6 +19,7 @@ import { appraiseLog } from './appraise.ts';
 import { checkClock, type ClockLike } from './clock.ts';
 import { capFindings, dedupeFindings } from './finding.ts';
 import { resolveQuotedPcrs } from './quoted-pcrs.ts';
+import { prepareLog, type LogPreparer, type PreparedLog } from './prepared-log.ts';
 import type { Finding, Verdict } from './types.ts';
 
 export interface EvidenceInput {
@@ -38,6 +38,8 @@ export interface EvidenceInput {
   profiles: GoldenProfile[];
   /** Clock info of the host's previous appraisal. */
   previousClock?: ClockLike;
+  /** Parses, replays and checks the log bytes; a cache may stand in (prepared-log-cache.ts). */
+  logPreparer?: LogPreparer;
 }
 
 export interface AppraisalTimings {
@@ -59,6 +61,8 @@ export interface AppraisalOutcome {
   quote?: QuoteVerification;
   clockInfo?: TPMS_CLOCK_INFO;
   timings: AppraisalTimings;
+  /** Whether the log's parse, replay and consistency check were reused from an identical earlier log; absent when the log was not appraised. */
+  logCached?: boolean;
 }
 
 /** Evidence that cannot be appraised at all (e.g. a quote without its signature). Shells map it to 400 / exit 2. */
@@ -137,22 +141,25 @@ export function appraiseEvidence(input: EvidenceInput): AppraisalOutcome {
     }
   }
   const tq = performance.now();
-  const log = input.eventLog instanceof Uint8Array ? parseEventLog(input.eventLog) : input.eventLog;
-  const t1 = performance.now();
   // Every bank costs one hash per event, in replay and in the consistency check: only the banks the
   // profiles appraise and the quote selects are computed (offline, every bank is reported).
   const profileBanks = uniqueBanks(input.profiles.map((p) => p.bank));
+  const replayBanks = quote !== undefined ? uniqueBanks([...profileBanks, ...quote.pcrSelection.map((s) => s.hash)]) : undefined;
+  let prepared: PreparedLog;
+  let logCached = false;
+  if (input.logPreparer !== undefined && input.eventLog instanceof Uint8Array && replayBanks !== undefined) {
+    ({ prepared, cached: logCached } = input.logPreparer.prepare(input.eventLog, replayBanks, profileBanks));
+  } else {
+    prepared = prepareLog(input.eventLog, replayBanks, profileBanks);
+  }
+  const { log, replay, consistency, dataHashes } = prepared;
+  const t3 = performance.now();
 
   const common: Finding[] = [];
   let quotedPcrs: PcrBanks | undefined;
   let quoteSelection: TPML_PCR_SELECTION | undefined;
   let pcrValues: PcrBanks;
-  let replay: ReplayResult;
-  let replayMs: number;
   if (quote !== undefined) {
-    const tr = performance.now();
-    replay = replayEventLog(log, uniqueBanks([...profileBanks, ...quote.pcrSelection.map((s) => s.hash)]));
-    replayMs = performance.now() - tr;
     common.push(...quote.failures);
     if (quote.attest.attested.kind === 'quote') {
       const resolved = resolveQuotedPcrs(quote.pcrSelection, replay, input.claimedPcrs, quote.attest.attested.pcrDigest, quote.signatureHash);
@@ -165,18 +172,12 @@ export function appraiseEvidence(input: EvidenceInput): AppraisalOutcome {
     pcrValues = quotedPcrs;
     if (input.previousClock !== undefined) common.push(...checkClock(input.previousClock, quote.clockInfo));
   } else {
-    const tr = performance.now();
-    replay = replayEventLog(log);
-    replayMs = performance.now() - tr;
     const offline = offlinePcrs(replay, input.claimedPcrs);
     common.push(...offline.findings);
     pcrValues = offline.values;
     // Offline, claimed values stand in for quoted ones (for pcr_unexplained / pcr_not_quoted).
     if (input.claimedPcrs !== undefined) quotedPcrs = offline.values;
   }
-  const t3 = performance.now();
-  const dataHashes = new DataHashes();
-  const consistency: DigestMismatch[] = checkDigestConsistency(log, { banks: profileBanks, dataHashes });
   const t4 = performance.now();
 
   let best: { profile: GoldenProfile; findings: Finding[] } | undefined;
@@ -204,14 +205,16 @@ export function appraiseEvidence(input: EvidenceInput): AppraisalOutcome {
     profile: best === undefined ? null : profileId(best.profile),
     failures,
     pcrs: banksToJson(pcrValues),
+    // Reused from the cache, the log stages took no time in this appraisal.
     timings: {
-      parseMs: t1 - tq,
-      replayMs,
-      quoteMs: tq - t0 + (t3 - t1 - replayMs),
-      consistencyMs: t4 - t3,
+      parseMs: logCached ? 0 : prepared.timings.parseMs,
+      replayMs: logCached ? 0 : prepared.timings.replayMs,
+      quoteMs: tq - t0 + (t4 - t3),
+      consistencyMs: logCached ? 0 : prepared.timings.consistencyMs,
       goldenMs: t5 - t4,
       totalMs: t5 - t0,
     },
+    logCached,
   };
   if (quote !== undefined) {
     outcome.quote = quote;

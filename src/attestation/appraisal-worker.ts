@@ -1,7 +1,7 @@
 /** An appraisal worker thread (see appraisal-pool.ts): runs appraiseSync for the main thread. */
 import { parentPort } from 'node:worker_threads';
 import { ApiError, ParseError } from '../util/errors.ts';
-import { appraiseSync } from './appraise-core.ts';
+import { appraiseSync, newLogCache } from './appraise-core.ts';
 import type { LoadedProfile } from './ports.ts';
 import type { WorkerReply, WorkerRequest } from './appraisal-pool.ts';
 
@@ -9,6 +9,7 @@ const port = parentPort;
 if (!port) throw new Error('appraisal-worker.ts runs as a worker thread');
 /** Profiles by the pool's id: each is sent once per worker, then named by id. */
 const profiles = new Map<number, LoadedProfile>();
+const logCache = newLogCache();
 
 port.on('message', (m: WorkerRequest) => {
   let reply: WorkerReply;
@@ -19,7 +20,7 @@ port.on('message', (m: WorkerRequest) => {
       if (!p) throw new Error(`appraisal worker: profile ${id} was never sent`);
       return p;
     });
-    reply = { id: m.id, ok: true, output: appraiseSync({ ...m.input, profiles: list }) };
+    reply = { id: m.id, ok: true, output: appraiseSync({ ...m.input, profiles: list }, logCache) };
   } catch (err) {
     reply = {
       id: m.id,

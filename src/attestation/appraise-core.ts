@@ -3,6 +3,8 @@
  * the same on the main thread and in an appraisal worker (appraisal-pool.ts).
  */
 import { appraiseEvidence, EvidenceInputError } from '../appraisal/pipeline.ts';
+import { PreparedLogCache } from '../appraisal/prepared-log-cache.ts';
+import type { LogPreparer } from '../appraisal/prepared-log.ts';
 import type { GoldenProfile } from '../golden/index.ts';
 import { ApiError } from '../util/errors.ts';
 import { toHex } from '../util/encoding.ts';
@@ -16,8 +18,16 @@ const UNAUTHENTIC_QUOTE_CODES = new Set([
   'quote_type_invalid',
 ]);
 
+/**
+ * The prepared-log cache of one appraising thread: 256 logs and at most 32 MiB of them (a real
+ * log is 20-100 KB, so a fleet of a few hundred distinct boots stays cached).
+ */
+export function newLogCache(): PreparedLogCache {
+  return new PreparedLogCache({ maxEntries: 256, maxLogBytes: 32 * 1024 * 1024 });
+}
+
 /** Throws ParseError for malformed evidence and ApiError(400, invalid_evidence) for inconsistent input. */
-export function appraiseSync(input: AppraiseInput): AppraiseOutput {
+export function appraiseSync(input: AppraiseInput, logPreparer?: LogPreparer): AppraiseOutput {
   let out;
   try {
     out = appraiseEvidence({
@@ -29,6 +39,7 @@ export function appraiseSync(input: AppraiseInput): AppraiseOutput {
       ...(input.claimedPcrs ? { claimedPcrs: input.claimedPcrs } : {}),
       profiles: input.profiles.map((p) => p.parsed as GoldenProfile),
       ...(input.previousClock ? { previousClock: input.previousClock } : {}),
+      ...(logPreparer ? { logPreparer } : {}),
     });
   } catch (err) {
     if (err instanceof EvidenceInputError) throw new ApiError(400, 'invalid_evidence', err.message);
@@ -47,5 +58,6 @@ export function appraiseSync(input: AppraiseInput): AppraiseOutput {
       ? { verifiedClock: { clock: out.clockInfo.clock, resetCount: out.clockInfo.resetCount, restartCount: out.clockInfo.restartCount } }
       : {}),
     timings: { ...out.timings },
+    ...(out.logCached !== undefined ? { logCached: out.logCached } : {}),
   };
 }

@@ -3,7 +3,7 @@ import { prepareEnrollment } from '../enrollment/prepare.ts';
 import { loadEkRoots } from '../enrollment/ek-roots.ts';
 import { loadProfileDir, parseProfile, type GoldenProfile } from '../golden/index.ts';
 import type { CoreDependencies, LoadedProfile } from './ports.ts';
-import { appraiseSync } from './appraise-core.ts';
+import { appraiseSync, newLogCache } from './appraise-core.ts';
 
 function loaded(p: GoldenProfile): LoadedProfile {
   return { name: p.name, version: p.version, parsed: p };
@@ -12,6 +12,7 @@ function loaded(p: GoldenProfile): LoadedProfile {
 /** `ekRootsPath` undefined: the shipped manufacturer roots. Throws at start-up for a bad roots path. */
 export function coreDependencies(ekRootsPath: string | undefined): CoreDependencies {
   const roots = loadEkRoots(ekRootsPath);
+  const logCache = newLogCache();
   return {
     async prepareEnrollment(input) {
       const p = await prepareEnrollment({ ...input, roots });
@@ -19,7 +20,7 @@ export function coreDependencies(ekRootsPath: string | undefined): CoreDependenc
     },
 
     async appraise(input) {
-      return appraiseSync(input);
+      return appraiseSync(input, logCache);
     },
 
     parseProfile(document, source) {

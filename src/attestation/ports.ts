@@ -62,6 +62,8 @@ export interface AppraiseOutput {
   verifiedClock?: ClockInfo;
   /** Milliseconds per pipeline stage. */
   timings: Record<string, number>;
+  /** Whether the log's parse, replay and consistency check came from an identical log appraised before; absent when the log was not appraised. */
+  logCached?: boolean;
 }
 
 export interface CoreDependencies {

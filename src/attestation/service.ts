@@ -171,6 +171,7 @@ export class AttestationService {
       throw err;
     }
     timings.pipeline = ms(t);
+    if (outcome.logCached !== undefined) this.metrics.logCache.inc({ result: outcome.logCached ? 'hit' : 'miss' });
     for (const [k, v] of Object.entries(outcome.timings)) timings[`pipeline.${k}`] = v;
 
     const failures: Finding[] = [];

@@ -7,6 +7,8 @@ export class Metrics {
   readonly appraisalFailures: Counter<'code'>;
   readonly appraisalDuration: Histogram<'verdict'>;
   readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
+  readonly storeSyncDuration: Histogram;
+  readonly logCache: Counter<'result'>;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -34,6 +36,19 @@ export class Metrics {
       help: 'HTTP request latency, by route pattern and status',
       labelNames: ['method', 'route', 'status'],
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    });
+    this.logCache = new Counter({
+      name: 'bootgate_log_cache_total',
+      help: 'Appraised event logs whose parse, replay and consistency check were reused (hit) or computed (miss)',
+      labelNames: ['result'],
+      registers,
+    });
+    // The disk's fsync latency bounds every write's answer: the first thing to look at when writes slow down.
+    this.storeSyncDuration = new Histogram({
+      name: 'bootgate_store_fsync_duration_seconds',
+      help: 'Time of each fsync that makes committed writes durable (one covers many writes)',
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
       registers,
     });
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'bootgate_' });

@@ -1,10 +1,11 @@
 /**
  * SQLite backend of the Store (better-sqlite3).
  *
- * WAL with synchronous=FULL: a commit is fsynced before the method resolves, so anything the
- * service acknowledged survives kill -9 and power loss. Writes are group-committed (see
- * sqlite/group-commit.ts): those issued in one event-loop turn share one IMMEDIATE transaction
- * and one fsync, each in its own savepoint. Reads run at once against committed data.
+ * WAL, with every commit fsynced before the method resolves, so anything the service
+ * acknowledged survives kill -9 and power loss. Writes are group-committed (see
+ * sqlite/group-commit.ts): those issued in one event-loop turn share one IMMEDIATE transaction,
+ * each in its own savepoint, and the fsync runs off the event loop (sqlite/wal-sync.ts) and
+ * covers every batch committed before it. Reads run at once against committed data.
  */
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
@@ -25,6 +26,7 @@ import type {
 } from './types.ts';
 import { migrate, schemaVersion } from './sqlite/migrations.ts';
 import { GroupCommit } from './sqlite/group-commit.ts';
+import { WalSync } from './sqlite/wal-sync.ts';
 import { configureConnection, openTables, WRITE_OPS, type Tables, type WriteArgs, type WriteOpName, type WriteResult } from './sqlite/write-ops.ts';
 import { StoreError } from './errors.ts';
 
@@ -33,6 +35,8 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
   /** Called after each committed write batch with the number of writes it carried. */
   onCommit?: (writes: number) => void;
+  /** Called after each fsync of the WAL with the batches it made durable and its seconds. */
+  onSync?: (batches: number, seconds: number) => void;
 }
 
 function isForeignKeyError(err: unknown): boolean {
@@ -46,18 +50,25 @@ export class SqliteStore implements Store {
   private readonly catalog: Tables['catalog'];
   private readonly tables: Tables;
   private readonly writes: GroupCommit;
+  private readonly walSync: WalSync | undefined;
 
   constructor(file: string, options: SqliteStoreOptions = {}) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     this.db = new Database(file);
     try {
-      configureConnection(this.db, options.busyTimeoutMs ?? 5000);
+      const walMode = configureConnection(this.db, options.busyTimeoutMs ?? 5000);
       migrate(this.db);
       this.tables = openTables(this.db);
       this.hosts = this.tables.hosts;
       this.attestations = this.tables.attestations;
       this.catalog = this.tables.catalog;
-      this.writes = new GroupCommit(this.db, options.onCommit);
+      // An in-memory database has no WAL (and nothing to make durable).
+      this.walSync = walMode ? new WalSync(`${this.db.name}-wal`) : undefined;
+      this.writes = new GroupCommit(this.db, {
+        ...(options.onCommit ? { onCommit: options.onCommit } : {}),
+        ...(options.onSync ? { onSync: options.onSync } : {}),
+        ...(this.walSync ? { sync: this.walSync.sync } : {}),
+      });
     } catch (err) {
       this.db.close();
       throw err;
@@ -186,9 +197,11 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     if (!this.db.open) return;
-    // Writes already queued were promised an answer: commit them before closing.
+    // Writes already queued were promised an answer: commit them and make them durable first.
     this.writes.flush();
-    this.db.close();
+    await this.writes.drain();
+    await this.walSync?.close();
+    if (this.db.open) this.db.close();
   }
 }
 

@@ -40,10 +40,15 @@ type Rest<F> = F extends (t: Tables, ...args: infer A) => unknown ? A : never;
 export type WriteArgs<K extends WriteOpName> = Rest<(typeof WRITE_OPS)[K]>;
 export type WriteResult<K extends WriteOpName> = ReturnType<(typeof WRITE_OPS)[K]>;
 
-/** Applies the pragmas every connection of the store uses. */
-export function configureConnection(db: Database.Database, busyTimeoutMs: number): void {
+/**
+ * Applies the pragmas every connection of the store uses; returns whether the database is in WAL
+ * mode. synchronous=NORMAL: COMMIT writes the WAL without fsync, and the group commit fsyncs it
+ * off the event loop before answering anyone (group-commit.ts). Checkpoints still fsync inline.
+ */
+export function configureConnection(db: Database.Database, busyTimeoutMs: number): boolean {
   db.pragma(`busy_timeout = ${Math.trunc(busyTimeoutMs)}`);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
+  const mode = db.pragma('journal_mode = WAL', { simple: true });
+  db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
+  return mode === 'wal';
 }
