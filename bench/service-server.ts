@@ -5,8 +5,11 @@
  *   {cmd:'stats'}  reply {type:'stats', ...} with per-stage percentiles, HTTP time per route, CPU
  *   {cmd:'stop'}   stop the service and exit
  * Logs at info level to a file in the data directory, as a production server would log.
+ * BENCH_SERVICE_CPU_PROF=<dir> writes a CPU profile of the main thread for each measured window.
  */
 import { subscribe } from 'node:diagnostics_channel';
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import type { IncomingMessage } from 'node:http';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -70,7 +73,21 @@ function summary(values: number[]): { n: number; p50: number; p99: number; mean:
   return { n: s.length, p50: round(at(0.5)), p99: round(at(0.99)), mean: round(s.reduce((a, b) => a + b, 0) / Math.max(1, s.length)) };
 }
 
-process.on('message', (msg: { cmd: string }) => {
+// BENCH_SERVICE_CPU_PROF=<dir>: a CPU profile of the main thread from each reset to the next stats.
+const profileDir = process.env.BENCH_SERVICE_CPU_PROF;
+const inspector = profileDir ? new Session() : undefined;
+let profiles = 0;
+if (inspector) {
+  inspector.connect();
+  await inspector.post('Profiler.enable');
+}
+
+process.on('message', async (msg: { cmd: string }) => {
+  if (inspector && msg.cmd === 'reset') await inspector.post('Profiler.start');
+  if (inspector && msg.cmd === 'stats') {
+    const { profile } = await inspector.post('Profiler.stop');
+    writeFileSync(join(profileDir!, `main-${++profiles}.cpuprofile`), JSON.stringify(profile));
+  }
   if (msg.cmd === 'reset') {
     stages.clear();
     http.clear();

@@ -11,10 +11,11 @@
  *  - open loop at a fixed offered rate (BENCH_SERVICE_RATE, default 300/s): latency percentiles
  *    measured from each arrival's scheduled time (no coordinated omission);
  *  - server-side stage timings (from the service's onAppraised hook) and HTTP time per route.
- * BENCH_SERVICE_CPU_PROF=<dir> runs the server under `node --cpu-prof` into <dir>.
+ * BENCH_SERVICE_CPU_PROF=<dir> writes CPU profiles of the server's main thread, one per measured window, into <dir>.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { Agent, request } from 'node:http';
 import os, { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -30,7 +31,9 @@ const here = fileURLToPath(new URL('.', import.meta.url));
 const repoRoot = resolve(here, '..');
 const REAL_LOG = join(repoRoot, '..', 'shared', 'fixtures', 'real-eventlogs', 'go-tpm-tools', 'internal', 'test', 'eventlogs', 'eventlogwithsp800155.bin');
 const HOSTS = 64;
-const CONCURRENCIES = [16, 64];
+// BENCH_SERVICE_CONCURRENCY=64: only that closed loop and no fixed-load run (quick A/B comparisons).
+const QUICK = process.env.BENCH_SERVICE_CONCURRENCY;
+const CONCURRENCIES = QUICK ? [Number(QUICK)] : [16, 64];
 const WINDOW_MS = 5000;
 const WARMUP_MS = 2000;
 
@@ -63,7 +66,8 @@ interface ServerChild {
 async function startServerChild(dataDir: string, adminKey: string, workers: number): Promise<ServerChild> {
   const prof = process.env.BENCH_SERVICE_CPU_PROF;
   const child: ChildProcess = fork(join(here, 'service-server.ts'), [dataDir, adminKey, String(workers)], {
-    execArgv: ['--import', 'tsx', ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [])],
+    execArgv: ['--import', 'tsx'],
+    env: { ...process.env, ...(prof ? { BENCH_SERVICE_CPU_PROF: resolve(prof) } : {}) },
     // stdout ignored: bench/run.ts prints one JSON document there.
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
@@ -256,16 +260,25 @@ export async function bench(): Promise<Record<string, unknown>> {
 
     await closedLoop(16, WARMUP_MS);
     const throughput: Array<Record<string, unknown>> = [];
+    // With BENCH_SERVICE_CPU_PROF, the load generator profiles itself too (client-<concurrency>.cpuprofile).
+    const profDir = process.env.BENCH_SERVICE_CPU_PROF;
+    const inspector = profDir ? new Session() : undefined;
+    if (inspector) {
+      inspector.connect();
+      await inspector.post('Profiler.enable');
+    }
     for (const c of CONCURRENCIES) {
       await server.ask('reset');
+      await inspector?.post('Profiler.start');
       const cpu0 = process.cpuUsage();
       const r = await closedLoop(c, WINDOW_MS);
       const cpu = process.cpuUsage(cpu0);
+      if (inspector && profDir) writeFileSync(join(profDir, `client-${c}.cpuprofile`), JSON.stringify((await inspector.post('Profiler.stop')).profile));
       throughput.push({ ...r, clientCpuCoresBusy: round((cpu.user + cpu.system) / 1000 / WINDOW_MS), server: await server.ask('stats') });
     }
     const rate = Number(process.env.BENCH_SERVICE_RATE ?? 300);
     await server.ask('reset');
-    const fixed = await openLoop(rate, WINDOW_MS);
+    const fixed = QUICK ? {} : await openLoop(rate, WINDOW_MS);
     const fixedServer = await server.ask('stats');
 
     // The durable write alone (fsync per commit), on a separate database.
