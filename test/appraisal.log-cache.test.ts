@@ -2,7 +2,7 @@
  * The prepared-log cache must be invisible: an appraisal that reuses a cached log gives exactly the
  * findings, PCRs and verdict of one that parses it afresh, for clean and attacked boots alike.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -92,6 +92,8 @@ describe('prepared-log cache', () => {
     expect(cache.size).toBe(2);
     expect(prep(logs[0]!)).toBe(true);
     expect(prep(logs[1]!)).toBe(false);
+    // A digest the caller computed already is the same key.
+    expect(cache.prepare(logs[1]!, ['sha256'], ['sha256'], createHash('sha256').update(logs[1]!).digest('hex')).cached).toBe(true);
     // Other banks are another entry.
     expect(cache.prepare(logs[0]!, ['sha1', 'sha256'], ['sha256']).cached).toBe(false);
 

@@ -215,6 +215,14 @@ describe('SQLite store: appraisals', () => {
     expect(pass).toMatchObject({ appraisalId: 'a1', tokenId: 'jti-1', clock, pcrs: { sha256: { '0': '00' } } });
     expect(await store.getAppraisal('a2')).toMatchObject({ verdict: 'fail', failures: [{ code: 'x' }] });
     expect(await store.lastAppraisal('nobody')).toBeUndefined();
+    // The verdict alone, as trust status reads it on every attestation.
+    expect(await store.lastAppraisalVerdict('h1')).toEqual({ appraisalId: 'a2', verdict: 'fail', appraisedAt: NOW.toISOString() });
+    await store.recordAppraisal(appraisal({ appraisalId: 'a3', tokenId: 'jti-3', tokenExpiresAt: later(600).toISOString() }));
+    // Evidence the host did not sign is not its last word.
+    await store.recordAppraisal(appraisal({ appraisalId: 'a4', verdict: 'fail', rejected: true }));
+    expect(await store.lastAppraisalVerdict('h1')).toEqual({ appraisalId: 'a3', verdict: 'pass', appraisedAt: NOW.toISOString(), tokenExpiresAt: later(600).toISOString() });
+    expect((await store.lastAppraisal('h1'))?.appraisalId).toBe('a3');
+    expect(await store.lastAppraisalVerdict('nobody')).toBeUndefined();
   });
 
   it('rolls back the appraisal when it references a deleted host', async () => {
@@ -254,6 +262,8 @@ describe('SQLite store: keys, profiles, secrets, releases, events', () => {
       await store.putProfile({ name: 'ref', version: v, document: `{"v":"${v}"}`, source: 'api', storedAt: NOW.toISOString() });
     }
     expect((await store.getProfile('ref'))?.version).toBe('2');
+    expect(await store.latestProfileVersion('ref')).toBe('2');
+    expect(await store.latestProfileVersion('none')).toBeUndefined();
     expect((await store.getProfile('ref', '1.9'))?.document).toBe('{"v":"1.9"}');
     expect(await store.getProfile('ref', '3')).toBeUndefined();
     expect((await store.listProfiles()).map((p) => p.version)).toEqual(['1.2.3', '1.9', '1.10', '2']);

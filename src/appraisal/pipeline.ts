@@ -40,6 +40,8 @@ export interface EvidenceInput {
   previousClock?: ClockLike;
   /** Parses, replays and checks the log bytes; a cache may stand in (prepared-log-cache.ts). */
   logPreparer?: LogPreparer;
+  /** SHA-256 of the log bytes (hex), if the caller already has it: the cache's key. */
+  eventLogDigest?: string;
 }
 
 export interface AppraisalTimings {
@@ -148,7 +150,7 @@ export function appraiseEvidence(input: EvidenceInput): AppraisalOutcome {
   let prepared: PreparedLog;
   let logCached = false;
   if (input.logPreparer !== undefined && input.eventLog instanceof Uint8Array && replayBanks !== undefined) {
-    ({ prepared, cached: logCached } = input.logPreparer.prepare(input.eventLog, replayBanks, profileBanks));
+    ({ prepared, cached: logCached } = input.logPreparer.prepare(input.eventLog, replayBanks, profileBanks, input.eventLogDigest));
   } else {
     prepared = prepareLog(input.eventLog, replayBanks, profileBanks);
   }

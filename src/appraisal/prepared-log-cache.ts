@@ -23,8 +23,9 @@ export class PreparedLogCache implements LogPreparer {
 
   constructor(private readonly options: PreparedLogCacheOptions) {}
 
-  prepare(eventLog: Uint8Array, replayBanks: HashAlg[], consistencyBanks: HashAlg[]): { prepared: PreparedLog; cached: boolean } {
-    const key = `${createHash('sha256').update(eventLog).digest('hex')}|${replayBanks.join(',')}|${consistencyBanks.join(',')}`;
+  prepare(eventLog: Uint8Array, replayBanks: HashAlg[], consistencyBanks: HashAlg[], sha256Hex?: string): { prepared: PreparedLog; cached: boolean } {
+    const digest = sha256Hex ?? createHash('sha256').update(eventLog).digest('hex');
+    const key = `${digest}|${replayBanks.join(',')}|${consistencyBanks.join(',')}`;
     const hit = this.entries.get(key);
     if (hit) {
       this.entries.delete(key);

@@ -37,5 +37,6 @@ export function prepareLog(eventLog: Uint8Array | EventLog, replayBanks: HashAlg
 
 /** Where the pipeline gets its PreparedLog: prepareLog itself, or a cache in front of it. */
 export interface LogPreparer {
-  prepare(eventLog: Uint8Array, replayBanks: HashAlg[], consistencyBanks: HashAlg[]): { prepared: PreparedLog; cached: boolean };
+  /** `sha256Hex`: the log's SHA-256 when the caller has it (it is computed otherwise). */
+  prepare(eventLog: Uint8Array, replayBanks: HashAlg[], consistencyBanks: HashAlg[], sha256Hex?: string): { prepared: PreparedLog; cached: boolean };
 }

@@ -40,6 +40,7 @@ export function appraiseSync(input: AppraiseInput, logPreparer?: LogPreparer): A
       profiles: input.profiles.map((p) => p.parsed as GoldenProfile),
       ...(input.previousClock ? { previousClock: input.previousClock } : {}),
       ...(logPreparer ? { logPreparer } : {}),
+      ...(input.eventLogDigest !== undefined ? { eventLogDigest: input.eventLogDigest } : {}),
     });
   } catch (err) {
     if (err instanceof EvidenceInputError) throw new ApiError(400, 'invalid_evidence', err.message);

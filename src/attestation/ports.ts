@@ -45,6 +45,8 @@ export interface AppraiseInput {
   signature: Uint8Array;
   expectedExtraData: Uint8Array;
   eventLog: Uint8Array;
+  /** SHA-256 of eventLog, hex, when the caller has computed it already. */
+  eventLogDigest?: string;
   claimedPcrs?: PcrBanks;
   profiles: LoadedProfile[];
   previousClock?: ClockInfo;

@@ -88,18 +88,19 @@ export class ProfileCatalog {
     const profiles: LoadedProfile[] = [];
     const missing: string[] = [];
     for (const name of names) {
-      const rec = await this.store.getProfile(name);
-      if (!rec) {
-        missing.push(name);
-        continue;
+      // Every attestation asks: read the latest version's name, and its document only once.
+      const version = await this.store.latestProfileVersion(name);
+      const key = `${name}@${version}`;
+      let p = version === undefined ? undefined : this.cache.get(key);
+      if (!p && version !== undefined) {
+        const rec = await this.store.getProfile(name, version);
+        if (rec) {
+          p = this.core.parseProfile(JSON.parse(rec.document) as unknown, `store:${key}`);
+          this.cache.set(key, p);
+        }
       }
-      const key = `${rec.name}@${rec.version}`;
-      let p = this.cache.get(key);
-      if (!p) {
-        p = this.core.parseProfile(JSON.parse(rec.document) as unknown, `store:${key}`);
-        this.cache.set(key, p);
-      }
-      profiles.push(p);
+      if (p) profiles.push(p);
+      else missing.push(name);
     }
     return { profiles, missing };
   }

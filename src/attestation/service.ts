@@ -18,7 +18,7 @@ import { bindKey, type BoundKey } from './binding-key.ts';
 import type { AppraiseOutput, ClockInfo, CoreDependencies } from './ports.ts';
 import type { ProfileCatalog } from './profiles.ts';
 import { toJsonSafe } from './json-safe.ts';
-import { trustOf } from './trust.ts';
+import { trustStatusOf } from './trust.ts';
 
 /**
  * Failures showing the quote was not produced and signed by this host's enrolled AK. Anyone can
@@ -137,6 +137,8 @@ export class AttestationService {
     const bound: BoundKey | undefined = req.bindingKey === undefined ? undefined : await bindKey(req.bindingKey);
 
     const nonceHash = toHex(sha256(req.nonce));
+    // Once per request: the evidence digest of the record is also the log cache's key.
+    const eventLogDigest = toHex(sha256(req.eventLog));
     let t = performance.now();
     const nonceOutcome = await this.store.consumeNonce(nonceHash, hostId, now);
     timings.nonce = ms(t);
@@ -162,6 +164,7 @@ export class AttestationService {
         signature: req.signature,
         expectedExtraData,
         eventLog: req.eventLog,
+        eventLogDigest,
         ...(req.pcrs ? { claimedPcrs: req.pcrs } : {}),
         profiles,
         ...(prev ? { previousClock: prev } : {}),
@@ -225,7 +228,7 @@ export class AttestationService {
       evidence: {
         quote: toHex(sha256(req.quote)),
         signature: toHex(sha256(req.signature)),
-        eventLog: toHex(sha256(req.eventLog)),
+        eventLog: eventLogDigest,
         nonce: nonceHash,
       },
       ...(clockIsFresh && outcome.verifiedClock ? { clock: clockRecord(outcome.verifiedClock) } : {}),
@@ -264,7 +267,7 @@ export class AttestationService {
   /** Records an appraisal that speaks for the host: a failure revokes its token, and a change of trust is an event. */
   private async recordCounted(record: AppraisalRecord, host: HostRecord, failures: Finding[], now: Date): Promise<void> {
     const { hostId, appraisalId, verdict } = record;
-    const statusBefore = trustOf(host, await this.store.lastAppraisal(hostId), now).status;
+    const statusBefore = trustStatusOf(host, await this.store.lastAppraisalVerdict(hostId), now);
     const previousPass = verdict === 'fail' ? await this.store.lastPassingAppraisal(hostId) : undefined;
     await this.store.recordAppraisal(record);
     if (previousPass?.tokenId && previousPass.tokenExpiresAt && Date.parse(previousPass.tokenExpiresAt) > now.getTime()) {

@@ -2,7 +2,7 @@
  * Trust status of a host (contract §3.3), derived from its last appraisal: trusted until the
  * token of the last passing appraisal expires, unless a later appraisal failed.
  */
-import type { AppraisalRecord, HostRecord } from '../store/types.ts';
+import type { AppraisalRecord, AppraisalVerdict, HostRecord } from '../store/types.ts';
 
 export type TrustStatus = 'trusted' | 'untrusted' | 'unknown' | 'expired';
 export const TRUST_STATUSES: readonly TrustStatus[] = ['trusted', 'untrusted', 'unknown', 'expired'];
@@ -16,6 +16,15 @@ export interface TrustView {
   failures: unknown[];
 }
 
+/** The status alone: what the host's revocation and its last counted appraisal's verdict and token expiry say. */
+export function trustStatusOf(host: HostRecord, last: AppraisalVerdict | undefined, now: Date): TrustStatus {
+  if (host.revokedAt !== undefined) return 'untrusted';
+  if (!last) return 'unknown';
+  if (last.verdict === 'fail') return 'untrusted';
+  const expires = last.tokenExpiresAt === undefined ? 0 : Date.parse(last.tokenExpiresAt);
+  return expires > now.getTime() ? 'trusted' : 'expired';
+}
+
 export function trustOf(host: HostRecord, last: AppraisalRecord | undefined, now: Date): TrustView {
   const base = {
     appraisalId: last?.appraisalId ?? null,
@@ -24,15 +33,9 @@ export function trustOf(host: HostRecord, last: AppraisalRecord | undefined, now
     profile: last?.profile ?? null,
     failures: last?.failures ?? [],
   };
+  const status = trustStatusOf(host, last, now);
   if (host.revokedAt !== undefined) {
-    return {
-      ...base,
-      status: 'untrusted',
-      failures: [...base.failures, { code: 'host_revoked', message: `an administrator revoked this host at ${host.revokedAt}` }],
-    };
+    return { ...base, status, failures: [...base.failures, { code: 'host_revoked', message: `an administrator revoked this host at ${host.revokedAt}` }] };
   }
-  if (!last) return { ...base, status: 'unknown' };
-  if (last.verdict === 'fail') return { ...base, status: 'untrusted' };
-  const expires = last.tokenExpiresAt === undefined ? 0 : Date.parse(last.tokenExpiresAt);
-  return { ...base, status: expires > now.getTime() ? 'trusted' : 'expired' };
+  return { ...base, status };
 }

@@ -13,6 +13,7 @@ import { dirname } from 'node:path';
 import type {
   ActivateOutcome,
   AppraisalRecord,
+  AppraisalVerdict,
   EnrollmentRecord,
   HostRecord,
   NonceOutcome,
@@ -144,6 +145,9 @@ export class SqliteStore implements Store {
   async lastAppraisal(hostId: string): Promise<AppraisalRecord | undefined> {
     return this.attestations.last(hostId);
   }
+  async lastAppraisalVerdict(hostId: string): Promise<AppraisalVerdict | undefined> {
+    return this.attestations.lastVerdict(hostId);
+  }
   async lastPassingAppraisal(hostId: string): Promise<AppraisalRecord | undefined> {
     return this.attestations.lastPassing(hostId);
   }
@@ -170,6 +174,9 @@ export class SqliteStore implements Store {
   }
   async getProfile(name: string, version?: string): Promise<ProfileRecord | undefined> {
     return this.catalog.getProfile(name, version);
+  }
+  async latestProfileVersion(name: string): Promise<string | undefined> {
+    return this.catalog.latestProfileVersion(name);
   }
   async listProfiles(): Promise<ProfileRecord[]> {
     return this.catalog.listProfiles();

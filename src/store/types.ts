@@ -128,6 +128,9 @@ export interface TrustEventRecord {
   at: string;
 }
 
+/** The part of an appraisal that decides a trust status. */
+export type AppraisalVerdict = Pick<AppraisalRecord, 'appraisalId' | 'verdict' | 'appraisedAt' | 'tokenExpiresAt'>;
+
 export interface Store {
   // hosts and enrollment
   createEnrollment(e: EnrollmentRecord): Promise<void>;
@@ -150,6 +153,8 @@ export interface Store {
   getAppraisal(appraisalId: string): Promise<AppraisalRecord | undefined>;
   /** The host's last appraisal that counts for trust (not `rejected`). */
   lastAppraisal(hostId: string): Promise<AppraisalRecord | undefined>;
+  /** lastAppraisal without its findings, PCRs and evidence: what a trust status needs, read on every attestation. */
+  lastAppraisalVerdict(hostId: string): Promise<AppraisalVerdict | undefined>;
   lastPassingAppraisal(hostId: string): Promise<AppraisalRecord | undefined>;
 
   // token signing keys
@@ -164,6 +169,8 @@ export interface Store {
   // golden profiles
   putProfile(p: ProfileRecord): Promise<void>;
   getProfile(name: string, version?: string): Promise<ProfileRecord | undefined>;
+  /** The latest version of a profile (semantic-version order), without reading any document. */
+  latestProfileVersion(name: string): Promise<string | undefined>;
   listProfiles(): Promise<ProfileRecord[]>;
 
   // secrets and releases

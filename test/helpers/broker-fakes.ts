@@ -58,6 +58,9 @@ export class FakeStore {
   async lastAppraisal(hostId: string) {
     return this.appraisals.filter((a) => a.hostId === hostId).at(-1);
   }
+  async lastAppraisalVerdict(hostId: string) {
+    return this.appraisals.filter((a) => a.hostId === hostId).at(-1);
+  }
   async lastPassingAppraisal(hostId: string) {
     return this.appraisals.filter((a) => a.hostId === hostId && a.verdict === 'pass').at(-1);
   }

@@ -1,6 +1,6 @@
 /** Nonces, appraisals and token revocations in SQLite. */
 import type Database from 'better-sqlite3';
-import type { AppraisalRecord, NonceOutcome, NonceRecord } from '../types.ts';
+import type { AppraisalRecord, AppraisalVerdict, NonceOutcome, NonceRecord } from '../types.ts';
 import { optionalJson, parseJson } from './json.ts';
 
 interface NonceRow {
@@ -60,6 +60,7 @@ export class AttestationTables {
   private readonly selectAppraisal;
   private readonly selectLast;
   private readonly selectLastPass;
+  private readonly selectLastVerdict;
   private readonly insertRevoked;
   private readonly selectRevoked;
   readonly consume: (nonceHash: string, hostId: string, now: Date) => NonceOutcome;
@@ -79,6 +80,9 @@ export class AttestationTables {
     this.selectAppraisal = db.prepare<[string], AppraisalRow>('SELECT * FROM appraisals WHERE appraisal_id = ?');
     this.selectLast = db.prepare<[string], AppraisalRow>(
       'SELECT * FROM appraisals WHERE host_id = ? AND rejected = 0 ORDER BY seq DESC LIMIT 1',
+    );
+    this.selectLastVerdict = db.prepare<[string], { appraisal_id: string; verdict: 'pass' | 'fail'; appraised_at: string; token_expires_at: string | null }>(
+      'SELECT appraisal_id, verdict, appraised_at, token_expires_at FROM appraisals WHERE host_id = ? AND rejected = 0 ORDER BY seq DESC LIMIT 1',
     );
     this.selectLastPass = db.prepare<[string], AppraisalRow>(
       "SELECT * FROM appraisals WHERE host_id = ? AND rejected = 0 AND verdict = 'pass' ORDER BY seq DESC LIMIT 1",
@@ -141,6 +145,14 @@ export class AttestationTables {
   last(hostId: string): AppraisalRecord | undefined {
     const r = this.selectLast.get(hostId);
     return r ? appraisalFromRow(r) : undefined;
+  }
+
+  lastVerdict(hostId: string): AppraisalVerdict | undefined {
+    const r = this.selectLastVerdict.get(hostId);
+    if (!r) return undefined;
+    const v: AppraisalVerdict = { appraisalId: r.appraisal_id, verdict: r.verdict, appraisedAt: r.appraised_at };
+    if (r.token_expires_at !== null) v.tokenExpiresAt = r.token_expires_at;
+    return v;
   }
 
   lastPassing(hostId: string): AppraisalRecord | undefined {

@@ -93,7 +93,7 @@ export class CatalogTables {
   private readonly updateKeyRetired;
   private readonly upsertProfile;
   private readonly selectProfile;
-  private readonly selectProfileVersions;
+  private readonly selectVersionNames;
   private readonly selectProfiles;
   private readonly upsertSecret;
   private readonly selectSecret;
@@ -113,7 +113,7 @@ export class CatalogTables {
     this.upsertProfile = db.prepare(`INSERT INTO profiles (name, version, document, source, stored_at) VALUES (?, ?, ?, ?, ?)
       ON CONFLICT(name, version) DO UPDATE SET document = excluded.document, source = excluded.source, stored_at = excluded.stored_at`);
     this.selectProfile = db.prepare<[string, string], ProfileRow>('SELECT * FROM profiles WHERE name = ? AND version = ?');
-    this.selectProfileVersions = db.prepare<[string], ProfileRow>('SELECT * FROM profiles WHERE name = ?');
+    this.selectVersionNames = db.prepare<[string], { version: string }>('SELECT version FROM profiles WHERE name = ?');
     this.selectProfiles = db.prepare<[], ProfileRow>('SELECT * FROM profiles ORDER BY name, stored_at');
     this.upsertSecret = db.prepare(`INSERT INTO secrets (name, ciphertext, policy, updated_at) VALUES (?, ?, ?, ?)
       ON CONFLICT(name) DO UPDATE SET ciphertext = excluded.ciphertext, policy = excluded.policy, updated_at = excluded.updated_at`);
@@ -149,11 +149,16 @@ export class CatalogTables {
       const r = this.selectProfile.get(name, version);
       return r ? profileFromRow(r) : undefined;
     }
-    let latest: ProfileRow | undefined;
-    for (const r of this.selectProfileVersions.iterate(name)) {
-      if (!latest || compareVersions(r.version, latest.version) > 0) latest = r;
+    const latest = this.latestProfileVersion(name);
+    return latest === undefined ? undefined : this.getProfile(name, latest);
+  }
+  /** Reads version strings only: a profile with many large versions costs no document reads. */
+  latestProfileVersion(name: string): string | undefined {
+    let latest: string | undefined;
+    for (const { version } of this.selectVersionNames.iterate(name)) {
+      if (latest === undefined || compareVersions(version, latest) > 0) latest = version;
     }
-    return latest ? profileFromRow(latest) : undefined;
+    return latest;
   }
   listProfiles(): ProfileRecord[] {
     return this.selectProfiles
