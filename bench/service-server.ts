@@ -3,12 +3,14 @@
  * core to itself. Forked with `<dataDir> <adminKey>`; answers IPC messages:
  *   {cmd:'reset'}  forget the timings gathered so far (end of warm-up)
  *   {cmd:'stats'}  reply {type:'stats', ...} with per-stage percentiles, HTTP time per route, CPU
+ *   {cmd:'inproc'} the same flow without HTTP: 16 hosts of its own call the AttestationService
+ *                  directly (nonce, quote, attest) for 3 s; reply {type:'inproc', ...}
  *   {cmd:'stop'}   stop the service and exit
  * Logs at info level to a file in the data directory, as a production server would log.
  * BENCH_SERVICE_CPU_PROF=<dir> writes a CPU profile of the main thread for each measured window.
  */
 import { subscribe } from 'node:diagnostics_channel';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import type { IncomingMessage } from 'node:http';
 import { join, resolve } from 'node:path';
@@ -17,6 +19,8 @@ import { performance } from 'node:perf_hooks';
 import { pino } from 'pino';
 import { loadConfig } from '../src/config.ts';
 import { startService } from '../src/service.ts';
+import { parseEventLog, replayEventLog, isExtended } from '../src/eventlog/index.ts';
+import { createSimHost, HostAgent, type SimBank, type SimHost } from '../tpm-sim/index.ts';
 
 const [dataDir, adminKey, workers = '0'] = process.argv.slice(2);
 if (!dataDir || !adminKey || !process.send) throw new Error('usage: fork(service-server.ts, [dataDir, adminKey])');
@@ -82,6 +86,63 @@ if (inspector) {
   await inspector.post('Profiler.enable');
 }
 
+const REAL_LOG = join(repoRoot, '..', 'shared', 'fixtures', 'real-eventlogs', 'go-tpm-tools', 'internal', 'test', 'eventlogs', 'eventlogwithsp800155.bin');
+
+/** Nonce, quote and attest straight through the service, as the HTTP routes call it. */
+async function inProcess(): Promise<Record<string, unknown>> {
+  if (!existsSync(REAL_LOG)) return { skipped: `${REAL_LOG} not found` };
+  const bytes = new Uint8Array(readFileSync(REAL_LOG));
+  const log = parseEventLog(bytes);
+  const replay = replayEventLog(log);
+  const sims: SimHost[] = [];
+  for (let i = 0; i < 16; i++) {
+    const h = createSimHost({ ekType: 'ecc', akType: 'ecc', hostId: `inproc-${i}` });
+    h.tpm.reboot(replay.startupLocality ?? 0);
+    for (const e of log.events) {
+      if (!isExtended(e.pcr, e.type)) continue;
+      for (const [bank, d] of Object.entries(e.digests)) if (bank === 'sha1' || bank === 'sha256' || bank === 'sha384') h.tpm.extendBank(e.pcr, bank as SimBank, d);
+    }
+    h.eventLog = bytes;
+    const agent = new HostAgent(h, service.url);
+    await agent.enroll(['bench-real-log']);
+    await agent.activate();
+    sims.push(h);
+  }
+  const attestation = service.context.attestation;
+  let quoteMs = 0;
+  const loop = async (ms: number) => {
+    let n = 0;
+    const end = performance.now() + ms;
+    await Promise.all(sims.map(async (h) => {
+      while (performance.now() < end) {
+        const { nonce } = await attestation.issueNonce(h.hostId, new Date());
+        const t = performance.now();
+        const q = h.quote(new Uint8Array(Buffer.from(nonce, 'base64')));
+        quoteMs += performance.now() - t;
+        const sha256 = q.pcrs.sha256;
+        const r = await attestation.attest(h.hostId, { nonce: new Uint8Array(Buffer.from(nonce, 'base64')), quote: q.quote, signature: q.signature, eventLog: bytes, ...(sha256 ? { pcrs: { sha256 } } : {}) }, new Date());
+        if (r.verdict !== 'pass') throw new Error(`in-process attestation failed: ${JSON.stringify(r.failures).slice(0, 300)}`);
+        n++;
+      }
+    }));
+    return n;
+  };
+  await loop(1000);
+  quoteMs = 0;
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  const n = await loop(3000);
+  const wall = performance.now() - t0;
+  const c = process.cpuUsage(c0);
+  return {
+    hosts: sims.length,
+    attestationsPerSecond: Math.round((n / wall) * 1000),
+    cpuMsPerAttestation: round((c.user + c.system) / 1000 / n),
+    simQuoteMsMean: round(quoteMs / n),
+    note: 'no HTTP: AttestationService.issueNonce + tpm-sim quote + AttestationService.attest in the server process; cpuMsPerAttestation includes the quote',
+  };
+}
+
 process.on('message', async (msg: { cmd: string }) => {
   if (inspector && msg.cmd === 'reset') await inspector.post('Profiler.start');
   if (inspector && msg.cmd === 'stats') {
@@ -107,6 +168,8 @@ process.on('message', async (msg: { cmd: string }) => {
       cpuCoresBusy: round((cpu.user + cpu.system) / 1000 / wallMs),
       cpuMsPerAttestation: attests === 0 ? null : round((cpu.user + cpu.system) / 1000 / attests),
     });
+  } else if (msg.cmd === 'inproc') {
+    send({ type: 'inproc', ...(await inProcess()) });
   } else if (msg.cmd === 'stop') {
     void service.stop(2000).then(() => process.exit(0));
   }

@@ -36,6 +36,7 @@ const QUICK = process.env.BENCH_SERVICE_CONCURRENCY;
 const CONCURRENCIES = QUICK ? [Number(QUICK)] : [16, 64];
 const WINDOW_MS = 5000;
 const WARMUP_MS = 2000;
+const FLOOR_MS = 3000;
 
 const round = (x: number, d = 2): number => Math.round(x * 10 ** d) / 10 ** d;
 function pct(sorted: number[], p: number): number {
@@ -64,8 +65,13 @@ interface ServerChild {
 }
 
 async function startServerChild(dataDir: string, adminKey: string, workers: number): Promise<ServerChild> {
+  return startChild('service-server.ts', [dataDir, adminKey, String(workers)]);
+}
+
+/** Forks bench/<script> and waits for its {type:'ready', url}; ask(cmd) awaits the reply of that type. */
+async function startChild(script: string, args: string[]): Promise<ServerChild> {
   const prof = process.env.BENCH_SERVICE_CPU_PROF;
-  const child: ChildProcess = fork(join(here, 'service-server.ts'), [dataDir, adminKey, String(workers)], {
+  const child: ChildProcess = fork(join(here, script), args, {
     execArgv: ['--import', 'tsx'],
     env: { ...process.env, ...(prof ? { BENCH_SERVICE_CPU_PROF: resolve(prof) } : {}) },
     // stdout ignored: bench/run.ts prints one JSON document there.
@@ -101,11 +107,14 @@ async function startServerChild(dataDir: string, adminKey: string, workers: numb
   };
 }
 
-/** A keep-alive HTTP client; the body is sent as one prepared string. */
+/**
+ * A keep-alive HTTP client. A body is given as Buffers written one after another: the event log
+ * part is encoded once per host, so the load generator does not re-encode 37 KB per request.
+ */
 function client(base: string, sockets: number) {
   const url = new URL(base);
   const agent = new Agent({ keepAlive: true, maxSockets: sockets });
-  return (path: string, body?: string): Promise<{ status: number; json: Record<string, unknown> }> =>
+  return (path: string, body?: Buffer[]): Promise<{ status: number; json: Record<string, unknown> }> =>
     new Promise((res, rej) => {
       const req = request(
         {
@@ -114,7 +123,7 @@ function client(base: string, sockets: number) {
           port: url.port,
           method: 'POST',
           path,
-          headers: body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+          headers: body === undefined ? {} : { 'content-type': 'application/json', 'content-length': body.reduce((n, b) => n + b.length, 0) },
         },
         (r) => {
           const chunks: Buffer[] = [];
@@ -130,14 +139,15 @@ function client(base: string, sockets: number) {
         },
       );
       req.on('error', rej);
-      req.end(body);
+      for (const part of body?.slice(0, -1) ?? []) req.write(part);
+      req.end(body?.at(-1));
     });
 }
 
 interface BenchHost {
   sim: SimHost;
   /** `,"eventLog":"…","pcrs":{…}}`: the part of the body that never changes. */
-  tail: string;
+  tail: Buffer;
   busy: Promise<unknown>;
 }
 
@@ -178,7 +188,7 @@ export async function bench(): Promise<Record<string, unknown>> {
     const hosts: BenchHost[] = sims.map((sim) => {
       const q = sim.quote(new Uint8Array(32));
       const pcrs = Object.fromEntries([...(q.pcrs.sha256 ?? new Map<number, Uint8Array>()).entries()].map(([k, v]) => [String(k), Buffer.from(v).toString('hex')]));
-      return { sim, tail: `,"eventLog":"${Buffer.from(sim.eventLog).toString('base64')}","pcrs":${JSON.stringify({ sha256: pcrs })}}`, busy: Promise.resolve() };
+      return { sim, tail: Buffer.from(`,"eventLog":"${Buffer.from(sim.eventLog).toString('base64')}","pcrs":${JSON.stringify({ sha256: pcrs })}}`), busy: Promise.resolve() };
     });
     const b64 = (u: Uint8Array) => Buffer.from(u).toString('base64');
 
@@ -189,7 +199,7 @@ export async function bench(): Promise<Record<string, unknown>> {
       if (n.status !== 201) throw new Error(`nonce answered ${n.status}: ${JSON.stringify(n.json).slice(0, 300)}`);
       const t1 = performance.now();
       const q = h.sim.quote(new Uint8Array(Buffer.from(String(n.json.nonce), 'base64')));
-      const body = `{"nonce":"${String(n.json.nonce)}","quote":"${b64(q.quote)}","signature":"${b64(q.signature)}"${h.tail}`;
+      const body = [Buffer.from(`{"nonce":"${String(n.json.nonce)}","quote":"${b64(q.quote)}","signature":"${b64(q.signature)}"`), h.tail];
       const t2 = performance.now();
       const r = await post(`/v1/hosts/${h.sim.hostId}/attestations`, body);
       const t3 = performance.now();
@@ -276,6 +286,48 @@ export async function bench(): Promise<Record<string, unknown>> {
       if (inspector && profDir) writeFileSync(join(profDir, `client-${c}.cpuprofile`), JSON.stringify((await inspector.post('Profiler.stop')).profile));
       throughput.push({ ...r, clientCpuCoresBusy: round((cpu.user + cpu.system) / 1000 / WINDOW_MS), server: await server.ask('stats') });
     }
+    // The same service without HTTP: nonce, quote, attest called in-process (its own 16 hosts).
+    const inProcess = await server.ask('inproc');
+
+    // Floors: the same load generator against servers that do no attestation work.
+    const floors: Record<string, unknown> = {};
+    for (const mode of ['node-http', 'express-app'] as const) {
+      const f = await startChild('service-floor.ts', [mode]);
+      try {
+        const fpost = client(f.url, HOSTS * 2);
+        const quote = hosts[0]!.sim.quote(new Uint8Array(32));
+        const head = (nonce: string) => Buffer.from(`{"nonce":"${nonce}","quote":"${b64(quote.quote)}","signature":"${b64(quote.signature)}"`);
+        const loop = async (ms: number) => {
+          let n = 0;
+          const end = performance.now() + ms;
+          await Promise.all(hosts.map(async (h) => {
+            while (performance.now() < end) {
+              const r = await fpost(`/v1/hosts/${h.sim.hostId}/nonce`);
+              const a = await fpost(`/v1/hosts/${h.sim.hostId}/attestations`, [head(String(r.json.nonce)), h.tail]);
+              if (r.status !== 201 || a.status !== 200) throw new Error(`floor ${mode} answered ${r.status}/${a.status}: ${JSON.stringify(a.json).slice(0, 300)}`);
+              n++;
+            }
+          }));
+          return n;
+        };
+        await loop(WARMUP_MS / 2);
+        const s0 = Number((await f.ask('cpu')).micros);
+        const c0 = process.cpuUsage();
+        const t0 = performance.now();
+        const n = await loop(FLOOR_MS);
+        const wall = performance.now() - t0;
+        const c = process.cpuUsage(c0);
+        const serverMicros = Number((await f.ask('cpu')).micros) - s0;
+        floors[mode] = {
+          flowsPerSecond: round((n / wall) * 1000, 1),
+          serverCpuMsPerFlow: round(serverMicros / 1000 / n, 3),
+          clientCpuMsPerFlow: round((c.user + c.system) / 1000 / n, 3),
+        };
+      } finally {
+        await f.stop();
+      }
+    }
+
     const rate = Number(process.env.BENCH_SERVICE_RATE ?? 300);
     await server.ask('reset');
     const fixed = QUICK ? {} : await openLoop(rate, WINDOW_MS);
@@ -311,6 +363,8 @@ export async function bench(): Promise<Record<string, unknown>> {
       eventLogSource: useReal ? 'real firmware log (go-tpm-tools eventlogwithsp800155.bin) replayed into tpm-sim TPMs + profile learned from it' : 'tpm-sim reference boot + tpm-sim-reference profile',
       setup: { hosts: HOSTS, ak: 'ECC P-256 (tpm-sim)', serverProcess: 'separate (fork)', appraisalWorkers: workers, serverLogLevel: 'info (to a file)', synchronous: 'FULL', windowMs: WINDOW_MS },
       closedLoop: throughput,
+      inProcess,
+      floors,
       fixedLoad: { ...fixed, server: fixedServer },
       durableWriteMsPerRecord: { sequential: round(sequentialMs, 3), concurrent200: round(concurrentMs, 3) },
       tokenIssueMsIsolated: round(tokenMs, 3),
