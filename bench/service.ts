@@ -1,6 +1,6 @@
 /**
  * End-to-end attestation throughput of the service over loopback HTTP: nonce + attest with a
- * real-world-sized event log, token issued, appraisal stored durably (synchronous=FULL).
+ * real-world-sized event log, token issued, appraisal stored durably (WAL fsynced before the answer).
  *
  * The server runs in a child process (bench/service-server.ts) with its own event loop; this
  * process is the load generator. Hosts are tpm-sim hosts with ECC (P-256) AKs, so the client's
@@ -361,7 +361,7 @@ export async function bench(): Promise<Record<string, unknown>> {
     return {
       eventLogBytes: hosts[0]!.sim.eventLog.length,
       eventLogSource: useReal ? 'real firmware log (go-tpm-tools eventlogwithsp800155.bin) replayed into tpm-sim TPMs + profile learned from it' : 'tpm-sim reference boot + tpm-sim-reference profile',
-      setup: { hosts: HOSTS, ak: 'ECC P-256 (tpm-sim)', serverProcess: 'separate (fork)', appraisalWorkers: workers, serverLogLevel: 'info (to a file)', synchronous: 'FULL', windowMs: WINDOW_MS },
+      setup: { hosts: HOSTS, ak: 'ECC P-256 (tpm-sim)', serverProcess: 'separate (fork)', appraisalWorkers: workers, serverLogLevel: 'info (to a file)', durability: 'WAL, fsync before each answer', windowMs: WINDOW_MS },
       closedLoop: throughput,
       inProcess,
       floors,
@@ -369,7 +369,7 @@ export async function bench(): Promise<Record<string, unknown>> {
       durableWriteMsPerRecord: { sequential: round(sequentialMs, 3), concurrent200: round(concurrentMs, 3) },
       tokenIssueMsIsolated: round(tokenMs, 3),
       loadAverage1m: round(os.loadavg()[0] ?? 0),
-      note: 'attestation = nonce request + client quote + attest request; flow latency = both requests, from the scheduled arrival. Server stagesMs are wall times inside the service: under load they include waiting for the event loop and for the group commit (nonce = consume, store = appraisal write), except pipeline.* which the pipeline measures itself. httpMs = request start to response finish in the server. cpuMsPerAttestation = server process CPU (all threads) / attestations.',
+      note: 'attestation = nonce request + client quote + attest request; flow latency = both requests, from the scheduled arrival. Server stagesMs are wall times inside the service: under load they include waiting for the event loop and for the group commit (nonce = consume, store = appraisal write), except pipeline.* which the pipeline measures itself. httpMs = request start to response finish in the server. cpuMsPerAttestation = server process CPU (all threads) / attestations. inProcess = the same nonce+quote+attest flow called inside the server process without HTTP. floors = the same load generator against a server doing no attestation work: plain node:http, and bootgate\'s express app (all middleware) over a stub service; a flow there is one nonce and one attestation request. The 2 cores are shared by the server and the load generator: serverCpuMs + clientCpuMs per attestation bounds what the machine can do (2000 ms of CPU per second).',
     };
   } finally {
     await server.stop();
