@@ -117,6 +117,28 @@ describe('strict JSON bodies', () => {
     expectError(await s.call('POST', '/v1/enrollments'), 400, 'invalid_request');
   });
 
+  it('answers nonce and attestation with the same JSON headers as every other route', async () => {
+    const agent = await enrolledHost();
+    const nonceRes = await fetch(`${s.baseUrl}/v1/hosts/${agent.host.hostId}/nonce`, { method: 'POST' });
+    const nonceText = await nonceRes.text();
+    expect(nonceRes.status).toBe(201);
+    expect(nonceRes.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(Number(nonceRes.headers.get('content-length'))).toBe(Buffer.byteLength(nonceText));
+    expect(nonceRes.headers.get('cache-control')).toBe('no-store');
+    expect(nonceRes.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    expect(Buffer.from((JSON.parse(nonceText) as { nonce: string }).nonce, 'base64')).toHaveLength(32);
+    const ev = await agent.collectEvidence();
+    const attestRes = await fetch(`${s.baseUrl}/v1/hosts/${agent.host.hostId}/attestations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ev) });
+    const attestText = await attestRes.text();
+    expect(attestRes.status).toBe(200);
+    expect(attestRes.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(Number(attestRes.headers.get('content-length'))).toBe(Buffer.byteLength(attestText));
+    expect((JSON.parse(attestText) as { verdict: string }).verdict).toBe('pass');
+    // An admin route through express's res.json: the same content type.
+    const hosts = await fetch(`${s.baseUrl}/v1/hosts`, { headers: { authorization: `Bearer ${s.adminKey}` } });
+    expect(hosts.headers.get('content-type')).toBe('application/json; charset=utf-8');
+  });
+
   it('maps malformed evidence to a per-field code, and spends the nonce', async () => {
     const agent = await enrolledHost();
     const nonce = await agent.nonce();

@@ -5,6 +5,7 @@ import { strictJsonBody } from '../body.ts';
 import { requireRole } from '../auth.ts';
 import { rateLimit } from '../rate-limit.ts';
 import { base64Field, parseWith } from '../validate.ts';
+import { sendJson } from '../respond.ts';
 import { AttestationRequestSchema, HOST_ID_RE, HostUpdateSchema, TrustQuerySchema } from '../schemas.ts';
 import { ApiError } from '../../util/errors.ts';
 import { fromHex } from '../../util/encoding.ts';
@@ -50,7 +51,7 @@ export function hostRoutes(ctx: AppContext): Router {
     if (req.body !== undefined && !(typeof req.body === 'object' && req.body !== null && Object.keys(req.body).length === 0)) {
       throw new ApiError(400, 'invalid_request', 'the nonce request takes no body (or an empty object)');
     }
-    res.status(201).json(await ctx.attestation.issueNonce(hostId, ctx.now()));
+    sendJson(res, 201, await ctx.attestation.issueNonce(hostId, ctx.now()));
   });
 
   r.post('/v1/hosts/:hostId/attestations', ...limits, ...json, async (req, res) => {
@@ -68,7 +69,7 @@ export function hostRoutes(ctx: AppContext): Router {
       },
       ctx.now(),
     );
-    res.json(result);
+    sendJson(res, 200, result);
   });
 
   r.get('/v1/hosts', reader, async (req, res) => {
