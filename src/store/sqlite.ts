@@ -38,6 +38,8 @@ export interface SqliteStoreOptions {
   onCommit?: (writes: number) => void;
   /** Called after each fsync of the WAL with the batches it made durable and its seconds. */
   onSync?: (batches: number, seconds: number) => void;
+  /** Replaces the fsync of the WAL (tests inject a failing disk). */
+  sync?: () => Promise<void>;
 }
 
 function isForeignKeyError(err: unknown): boolean {
@@ -68,7 +70,7 @@ export class SqliteStore implements Store {
       this.writes = new GroupCommit(this.db, {
         ...(options.onCommit ? { onCommit: options.onCommit } : {}),
         ...(options.onSync ? { onSync: options.onSync } : {}),
-        ...(this.walSync ? { sync: this.walSync.sync } : {}),
+        ...(options.sync ? { sync: options.sync } : this.walSync ? { sync: this.walSync.sync } : {}),
       });
     } catch (err) {
       this.db.close();
@@ -200,6 +202,12 @@ export class SqliteStore implements Store {
   }
   async trustEventsAfter(seq: number, limit: number): Promise<TrustEventRecord[]> {
     return this.catalog.eventsAfter(seq, limit);
+  }
+
+  async health(): Promise<{ ok: true } | { ok: false; reason: string }> {
+    if (!this.db.open) return { ok: false, reason: 'the database is closed' };
+    const failure = this.writes.failure;
+    return failure ? { ok: false, reason: failure.message } : { ok: true };
   }
 
   async close(): Promise<void> {

@@ -183,5 +183,8 @@ export interface Store {
   appendTrustEvent(e: Omit<TrustEventRecord, 'seq'>): Promise<TrustEventRecord>;
   trustEventsAfter(seq: number, limit: number): Promise<TrustEventRecord[]>;
 
+  /** Whether the store can still accept writes; `reason` says why not (for /healthz). */
+  health(): Promise<{ ok: true } | { ok: false; reason: string }>;
+
   close(): Promise<void>;
 }

@@ -1,11 +1,15 @@
 /** Unauthenticated service endpoints: health, metrics, the token verification keys. */
 import { Router } from 'express';
 import type { AppContext } from '../context.ts';
+import { sendError } from '../errors.ts';
 
 export function publicRoutes(ctx: AppContext): Router {
   const r = Router();
-  r.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
+  // Unhealthy when the store refuses writes (a failed fsync): a supervisor should restart the service.
+  r.get('/healthz', async (_req, res) => {
+    const h = await ctx.store.health();
+    if (h.ok) res.json({ status: 'ok' });
+    else sendError(res, 503, 'storage_unavailable', h.reason);
   });
   r.get('/metrics', async (_req, res) => {
     res.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());

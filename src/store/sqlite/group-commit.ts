@@ -129,6 +129,11 @@ export class GroupCommit {
     if (!this.syncing) this.syncing = this.syncLoop();
   }
 
+  /** Set once an fsync failed: from then on every write is refused. */
+  get failure(): Error | undefined {
+    return this.syncFailure;
+  }
+
   /** Resolves once every batch committed so far is durable (or has been rejected). */
   async drain(): Promise<void> {
     while (this.syncing) await this.syncing;
