@@ -53,12 +53,18 @@ describe('bootgate golden', () => {
 
   it('check validates files and names the broken one', () => {
     const bad = path.join(tmp, 'bad.json');
-    writeFileSync(bad, JSON.stringify({ name: 'b', version: '1', pcrs: [], firmware: [{ digests: ['zz'] }] }));
+    writeFileSync(bad, JSON.stringify({ name: 'b', version: '1', pcrs: [0], firmware: [{ digests: ['zz'] }] }));
     const good = path.join(repoRoot, 'golden-measurements', 'tpm-sim-reference.json');
     const r = bootgate(['golden', 'check', good, bad]);
     expect(r.code).toBe(2);
     expect(r.stdout).toContain(`${good}: ok (tpm-sim-reference@1)`);
     expect(r.stderr).toContain(`${bad}: $.firmware[0].digests[0]`);
+    // Deny by default: a profile that appraises no PCR would pass any signed quote.
+    const empty = path.join(tmp, 'empty.json');
+    writeFileSync(empty, JSON.stringify({ name: 'e', version: '1', pcrs: [] }));
+    const e = bootgate(['golden', 'check', empty]);
+    expect(e.code).toBe(2);
+    expect(e.stderr).toContain(`${empty}: $.pcrs: a profile must appraise at least one PCR`);
   });
 
   it.skipIf(!haveSharedFixtures())(`learn then appraise a real legacy SHA-1 log through the CLI (${haveSharedFixtures() ? 'fixtures present' : SHARED_FIXTURES_MISSING})`, () => {

@@ -3,6 +3,7 @@
  * covers is described by the rule that will appraise it, so appraising the same log passes and
  * anything that differs fails (deny by default still holds for events the log did not have).
  */
+import { ProfileError } from './errors.ts';
 import type { EventLog, ReplayResult, TcgEvent } from '../eventlog/types.ts';
 import { classifyEvents, eventText, EVT, imagePath, type EventClass } from '../appraisal/classify.ts';
 import { describeEvent, eventDigestHex, isContentBound } from '../appraisal/match.ts';
@@ -34,6 +35,10 @@ export function learnProfile(log: EventLog, replay: ReplayResult, opts: LearnOpt
   const bank = opts.bank ?? chooseBank(log, replay);
   const unreplayable = new Set(replay.unreplayable.filter((u) => u.bank === bank).map((u) => u.pcr));
   const pcrs = [...(replay.pcrs[bank]?.keys() ?? [])].filter((p) => p <= 23 && !unreplayable.has(p)).sort((a, b) => a - b);
+  if (pcrs.length === 0) {
+    // A profile appraising nothing would pass any quote the host signs: refuse rather than learn it.
+    throw new ProfileError(`learned:${opts.name}`, [{ path: '$.pcrs', problem: `the event log (${log.events.length} events) has no replayable measurement in the ${bank} bank to learn from` }]);
+  }
   const appraised = new Set(pcrs);
   const draft: Draft = {
     name: opts.name,

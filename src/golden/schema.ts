@@ -132,7 +132,8 @@ export const ProfileSchema = z
     /** The PCR bank whose digests are appraised. */
     bank: z.enum(HASH_ALGS as unknown as [HashAlg, ...HashAlg[]]).default('sha256'),
     /** The PCRs appraised. Events in other PCRs are ignored; an appraised PCR must be quoted. */
-    pcrs: z.array(pcrIndex),
+    // Deny by default: a profile that appraises no PCR would pass any quote signed by the host.
+    pcrs: z.array(pcrIndex).min(1, 'a profile must appraise at least one PCR'),
     crtmVersions: z.array(DigestEntrySchema).optional(),
     firmware: z.array(DigestEntrySchema).optional(),
     bootConfig: BootConfigSchema.optional(),
