@@ -139,6 +139,19 @@ describe('strict JSON bodies', () => {
     expect(hosts.headers.get('content-type')).toBe('application/json; charset=utf-8');
   });
 
+  it('a stored profile that a stricter rule now refuses fails the host with profile_not_found, not a 500', async () => {
+    // As if stored by an older release that accepted "pcrs": [] (it would pass any signed quote).
+    await s.service.store.putProfile({ name: 'legacy-empty', version: '1', document: JSON.stringify({ name: 'legacy-empty', version: '1', pcrs: [] }), source: 'api', storedAt: new Date().toISOString() });
+    const agent = new HostAgent(createSimHost({ ekType: 'ecc', akType: 'ecc' }), s.baseUrl);
+    await agent.enroll(['legacy-empty']);
+    await agent.activate();
+    const r = await agent.attest();
+    expect(r.verdict).toBe('fail');
+    const f = (r.failures as Array<{ code: string; message: string }>).find((x) => x.code === 'profile_not_found');
+    expect(f?.message).toMatch(/legacy-empty@1 .* no longer loads .*at least one PCR/);
+    expect(r.token).toBeUndefined();
+  });
+
   it('maps malformed evidence to a per-field code, and spends the nonce', async () => {
     const agent = await enrolledHost();
     const nonce = await agent.nonce();

@@ -44,7 +44,7 @@ export const FAILURE_CODES = {
   reset_count_rollback: 'The TPM resetCount decreased since the last appraisal.',
   restart_count_rollback: 'The TPM restartCount decreased within the same resetCount.',
   // Configuration
-  profile_not_found: 'No golden profile is assigned to the host, or an assigned profile does not exist.',
+  profile_not_found: 'No golden profile is assigned to the host, or an assigned profile does not exist or no longer loads.',
   // Bounds
   findings_truncated: 'More findings than an appraisal lists (1000); the rest are counted by code in its message.',
 } as const;

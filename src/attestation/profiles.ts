@@ -83,10 +83,14 @@ export class ProfileCatalog {
     return (await this.store.getProfile(name)) !== undefined;
   }
 
-  /** The latest version of each named profile; names with no stored profile are reported missing. */
-  async resolve(names: readonly string[]): Promise<{ profiles: LoadedProfile[]; missing: string[] }> {
+  /**
+   * The latest version of each named profile; names with no stored profile are reported missing,
+   * and a stored version that no longer loads (a stricter rule since it was stored) is unusable.
+   */
+  async resolve(names: readonly string[]): Promise<{ profiles: LoadedProfile[]; missing: string[]; unusable: Array<{ id: string; reason: string }> }> {
     const profiles: LoadedProfile[] = [];
     const missing: string[] = [];
+    const unusable: Array<{ id: string; reason: string }> = [];
     for (const name of names) {
       // Every attestation asks: read the latest version's name, and its document only once.
       const version = await this.store.latestProfileVersion(name);
@@ -95,13 +99,20 @@ export class ProfileCatalog {
       if (!p && version !== undefined) {
         const rec = await this.store.getProfile(name, version);
         if (rec) {
-          p = this.core.parseProfile(JSON.parse(rec.document) as unknown, `store:${key}`);
-          this.cache.set(key, p);
+          try {
+            p = this.core.parseProfile(JSON.parse(rec.document) as unknown, `store:${key}`);
+            this.cache.set(key, p);
+          } catch (err) {
+            const reason = (err instanceof Error ? err.message : String(err)).slice(0, 500);
+            this.log.warn({ profile: key, reason }, 'stored golden profile no longer loads; hosts assigned to it fail appraisal');
+            unusable.push({ id: key, reason });
+            continue;
+          }
         }
       }
       if (p) profiles.push(p);
       else missing.push(name);
     }
-    return { profiles, missing };
+    return { profiles, missing, unusable };
   }
 }

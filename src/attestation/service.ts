@@ -145,7 +145,7 @@ export class AttestationService {
     const nonceOk = nonceOutcome === 'ok';
 
     t = performance.now();
-    const { profiles, missing } = await this.profiles.resolve(host.profiles);
+    const { profiles, missing, unusable } = await this.profiles.resolve(host.profiles);
     timings.profiles = ms(t);
 
     const akPub = fromBase64(host.akPub);
@@ -184,6 +184,9 @@ export class AttestationService {
     }
     for (const name of missing) {
       failures.push({ code: 'profile_not_found', message: `golden profile "${name}" assigned to host ${hostId} does not exist` });
+    }
+    for (const u of unusable) {
+      failures.push({ code: 'profile_not_found', message: `golden profile ${u.id} assigned to host ${hostId} no longer loads (${u.reason}); store a corrected version` });
     }
     for (const f of outcome.failures) {
       if (f.code === 'profile_not_found' && failures.some((g) => g.code === 'profile_not_found')) continue;
