@@ -2,7 +2,7 @@
 import type { HostRecord, Store } from '../store/types.ts';
 import { ApiError } from '../util/errors.ts';
 import type { ProfileCatalog } from './profiles.ts';
-import { trustOf, type TrustStatus, type TrustView } from './trust.ts';
+import { trustOf, trustStatusOf, type TrustStatus, type TrustView } from './trust.ts';
 
 export interface HostView {
   hostId: string;
@@ -46,8 +46,8 @@ export class HostService {
   async trustStatus(hostId: string, now: Date): Promise<{ status: TrustStatus; appraisalId?: string }> {
     const host = await this.store.getHost(hostId);
     if (!host) return { status: 'unknown' };
-    const t = trustOf(host, await this.store.lastAppraisal(hostId), now);
-    return { status: t.status, ...(t.appraisalId ? { appraisalId: t.appraisalId } : {}) };
+    const last = await this.store.lastAppraisalVerdict(hostId);
+    return { status: trustStatusOf(host, last, now), ...(last ? { appraisalId: last.appraisalId } : {}) };
   }
 
   async setProfiles(hostId: string, names: string[], now: Date): Promise<HostView> {
