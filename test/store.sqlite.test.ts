@@ -225,6 +225,34 @@ describe('SQLite store: appraisals', () => {
     expect(await store.lastAppraisalVerdict('nobody')).toBeUndefined();
   });
 
+  it('lists every host with its last counted appraisal in one read, equal to asking host by host', async () => {
+    await enrolledHost('h1', 'ek-1');
+    await enrolledHost('h2', 'ek-2');
+    await enrolledHost('h3', 'ek-3');
+    await enrolledHost('h4', 'ek-4');
+    await store.recordAppraisal(appraisal({ appraisalId: 'p1', hostId: 'h1', tokenId: 'j1', tokenExpiresAt: later(300).toISOString() }));
+    await store.recordAppraisal(appraisal({ appraisalId: 'f1', hostId: 'h1', verdict: 'fail', failures: [{ code: 'kernel_not_allowed', pcr: 9 }] }));
+    await store.recordAppraisal(appraisal({ appraisalId: 'p2', hostId: 'h2', tokenId: 'j2', tokenExpiresAt: later(300).toISOString() }));
+    // A later rejected appraisal (not signed by the host) is not h2's last word.
+    await store.recordAppraisal(appraisal({ appraisalId: 'r2', hostId: 'h2', verdict: 'fail', rejected: true }));
+    await store.recordAppraisal(appraisal({ appraisalId: 'r4', hostId: 'h4', verdict: 'fail', rejected: true }));
+    await store.revokeHost('h3', NOW);
+    const listed = await store.listHostTrust();
+    expect(listed.map((x) => x.host.hostId)).toEqual(['h1', 'h2', 'h3', 'h4']);
+    for (const { host, last } of listed) {
+      expect(host).toEqual(await store.getHost(host.hostId));
+      const full = await store.lastAppraisal(host.hostId);
+      expect(last, host.hostId).toEqual(
+        full && {
+          appraisalId: full.appraisalId, verdict: full.verdict, profile: full.profile, failures: full.failures, appraisedAt: full.appraisedAt,
+          ...(full.tokenExpiresAt !== undefined ? { tokenExpiresAt: full.tokenExpiresAt } : {}),
+        },
+      );
+    }
+    expect(listed.map((x) => x.last?.appraisalId)).toEqual(['f1', 'p2', undefined, undefined]);
+    expect(listed[0]?.last?.failures).toEqual([{ code: 'kernel_not_allowed', pcr: 9 }]);
+  });
+
   it('rolls back the appraisal when it references a deleted host', async () => {
     await expect(store.recordAppraisal(appraisal({ hostId: 'ghost' }))).rejects.toBeInstanceOf(StoreError);
     expect(await store.getAppraisal('a1')).toBeUndefined();

@@ -13,6 +13,17 @@ export interface HostView {
   trust: TrustView;
 }
 
+function view(host: HostRecord, trust: TrustView): HostView {
+  return {
+    hostId: host.hostId,
+    enrolledAt: host.enrolledAt,
+    akName: host.akName,
+    profiles: host.profiles,
+    ...(host.revokedAt ? { revokedAt: host.revokedAt } : {}),
+    trust,
+  };
+}
+
 export class HostService {
   constructor(
     private readonly store: Store,
@@ -20,15 +31,7 @@ export class HostService {
   ) {}
 
   private async viewOf(host: HostRecord, now: Date): Promise<HostView> {
-    const trust = trustOf(host, await this.store.lastAppraisal(host.hostId), now);
-    return {
-      hostId: host.hostId,
-      enrolledAt: host.enrolledAt,
-      akName: host.akName,
-      profiles: host.profiles,
-      ...(host.revokedAt ? { revokedAt: host.revokedAt } : {}),
-      trust,
-    };
+    return view(host, trustOf(host, await this.store.lastAppraisal(host.hostId), now));
   }
 
   async get(hostId: string, now: Date): Promise<HostView> {
@@ -38,7 +41,7 @@ export class HostService {
   }
 
   async list(now: Date, status?: TrustStatus): Promise<HostView[]> {
-    const views = await Promise.all((await this.store.listHosts()).map((h) => this.viewOf(h, now)));
+    const views = (await this.store.listHostTrust()).map(({ host, last }) => view(host, trustOf(host, last, now)));
     return status === undefined ? views : views.filter((v) => v.trust.status === status);
   }
 

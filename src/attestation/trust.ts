@@ -2,7 +2,7 @@
  * Trust status of a host (contract §3.3), derived from its last appraisal: trusted until the
  * token of the last passing appraisal expires, unless a later appraisal failed.
  */
-import type { AppraisalRecord, AppraisalVerdict, HostRecord } from '../store/types.ts';
+import type { AppraisalTrust, AppraisalVerdict, HostRecord } from '../store/types.ts';
 
 export type TrustStatus = 'trusted' | 'untrusted' | 'unknown' | 'expired';
 export const TRUST_STATUSES: readonly TrustStatus[] = ['trusted', 'untrusted', 'unknown', 'expired'];
@@ -25,7 +25,7 @@ export function trustStatusOf(host: HostRecord, last: AppraisalVerdict | undefin
   return expires > now.getTime() ? 'trusted' : 'expired';
 }
 
-export function trustOf(host: HostRecord, last: AppraisalRecord | undefined, now: Date): TrustView {
+export function trustOf(host: HostRecord, last: AppraisalTrust | undefined, now: Date): TrustView {
   const base = {
     appraisalId: last?.appraisalId ?? null,
     appraisedAt: last?.appraisedAt ?? null,

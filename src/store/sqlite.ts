@@ -13,6 +13,7 @@ import { dirname } from 'node:path';
 import type {
   ActivateOutcome,
   AppraisalRecord,
+  AppraisalTrust,
   AppraisalVerdict,
   EnrollmentRecord,
   HostRecord,
@@ -102,6 +103,9 @@ export class SqliteStore implements Store {
   }
   async listHosts(): Promise<HostRecord[]> {
     return this.hosts.listHosts();
+  }
+  async listHostTrust(): Promise<Array<{ host: HostRecord; last?: AppraisalTrust }>> {
+    return this.hosts.listHostTrust();
   }
   async setHostProfiles(hostId: string, profiles: string[]): Promise<boolean> {
     return this.write('setHostProfiles', hostId, profiles);

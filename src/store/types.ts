@@ -131,6 +131,9 @@ export interface TrustEventRecord {
 /** The part of an appraisal that decides a trust status. */
 export type AppraisalVerdict = Pick<AppraisalRecord, 'appraisalId' | 'verdict' | 'appraisedAt' | 'tokenExpiresAt'>;
 
+/** The part of an appraisal a host's trust view shows: the verdict, and the profile and findings behind it. */
+export type AppraisalTrust = AppraisalVerdict & Pick<AppraisalRecord, 'profile' | 'failures'>;
+
 export interface Store {
   // hosts and enrollment
   createEnrollment(e: EnrollmentRecord): Promise<void>;
@@ -139,6 +142,8 @@ export interface Store {
   activateEnrollment(enrollmentId: string, now: Date): Promise<ActivateOutcome>;
   getHost(hostId: string): Promise<HostRecord | undefined>;
   listHosts(): Promise<HostRecord[]>;
+  /** Every host with its last counted appraisal's trust part, in one read (schedulers list whole fleets). */
+  listHostTrust(): Promise<Array<{ host: HostRecord; last?: AppraisalTrust }>>;
   setHostProfiles(hostId: string, profiles: string[]): Promise<boolean>;
   deleteHost(hostId: string): Promise<boolean>;
   revokeHost(hostId: string, at: Date): Promise<boolean>;

@@ -1,6 +1,6 @@
 /** Enrollments and hosts in SQLite. activateEnrollment is the one atomic step of enrollment. */
 import type Database from 'better-sqlite3';
-import type { ActivateOutcome, EnrollmentRecord, HostRecord } from '../types.ts';
+import type { ActivateOutcome, AppraisalTrust, EnrollmentRecord, HostRecord } from '../types.ts';
 import { parseJson } from './json.ts';
 
 interface EnrollmentRow {
@@ -25,6 +25,15 @@ interface HostRow {
   enrolled_at: string;
   last_clock: string | null;
   revoked_at: string | null;
+}
+
+interface HostTrustRow extends HostRow {
+  a_appraisal_id: string | null;
+  a_verdict: string | null;
+  a_profile: string | null;
+  a_failures: string | null;
+  a_appraised_at: string | null;
+  a_token_expires_at: string | null;
 }
 
 function enrollmentFromRow(r: EnrollmentRow): EnrollmentRecord {
@@ -63,6 +72,7 @@ export class HostTables {
   private readonly markActivated;
   private readonly selectHost;
   private readonly selectHosts;
+  private readonly selectHostTrust;
   private readonly insertHost;
   private readonly updateHostKeys;
   private readonly updateProfiles;
@@ -79,6 +89,12 @@ export class HostTables {
     this.markActivated = db.prepare('UPDATE enrollments SET activated_at = ? WHERE enrollment_id = ? AND activated_at IS NULL');
     this.selectHost = db.prepare<[string], HostRow>('SELECT * FROM hosts WHERE host_id = ?');
     this.selectHosts = db.prepare<[], HostRow>('SELECT * FROM hosts ORDER BY host_id');
+    // The last counted appraisal per host through the (host_id, rejected, seq) index, not one query per host.
+    this.selectHostTrust = db.prepare<[], HostTrustRow>(`SELECT h.*, a.appraisal_id AS a_appraisal_id, a.verdict AS a_verdict, a.profile AS a_profile,
+        a.failures AS a_failures, a.appraised_at AS a_appraised_at, a.token_expires_at AS a_token_expires_at
+      FROM hosts h
+      LEFT JOIN appraisals a ON a.seq = (SELECT MAX(seq) FROM appraisals WHERE host_id = h.host_id AND rejected = 0)
+      ORDER BY h.host_id`);
     this.insertHost = db.prepare(`INSERT INTO hosts (host_id, ek_fingerprint, ak_name, ak_pub, profiles, enrolled_at)
       VALUES (?, ?, ?, ?, ?, ?)`);
     // Same TPM enrolling a new AK: the AK changes, the admin-set profiles and the clock history stay.
@@ -129,6 +145,22 @@ export class HostTables {
 
   listHosts(): HostRecord[] {
     return this.selectHosts.all().map(hostFromRow);
+  }
+
+  listHostTrust(): Array<{ host: HostRecord; last?: AppraisalTrust }> {
+    return this.selectHostTrust.all().map((r) => {
+      const host = hostFromRow(r);
+      if (r.a_appraisal_id === null) return { host };
+      const last: AppraisalTrust = {
+        appraisalId: r.a_appraisal_id,
+        verdict: r.a_verdict as AppraisalTrust['verdict'],
+        profile: r.a_profile,
+        failures: parseJson<unknown[]>(r.a_failures as string),
+        appraisedAt: r.a_appraised_at as string,
+      };
+      if (r.a_token_expires_at !== null) last.tokenExpiresAt = r.a_token_expires_at;
+      return { host, last };
+    });
   }
 
   setProfiles(hostId: string, profiles: string[]): boolean {
