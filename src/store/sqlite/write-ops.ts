@@ -42,13 +42,14 @@ export type WriteResult<K extends WriteOpName> = ReturnType<(typeof WRITE_OPS)[K
 
 /**
  * Applies the pragmas every connection of the store uses; returns whether the database is in WAL
- * mode. synchronous=NORMAL: COMMIT writes the WAL without fsync, and the group commit fsyncs it
- * off the event loop before answering anyone (group-commit.ts). Checkpoints still fsync inline.
+ * mode. In WAL mode, synchronous=NORMAL: COMMIT writes the WAL without fsync, and the group commit
+ * fsyncs it off the event loop before answering anyone (group-commit.ts); checkpoints still fsync
+ * inline. Where WAL is unavailable, COMMIT itself must be durable: synchronous=FULL.
  */
 export function configureConnection(db: Database.Database, busyTimeoutMs: number): boolean {
   db.pragma(`busy_timeout = ${Math.trunc(busyTimeoutMs)}`);
-  const mode = db.pragma('journal_mode = WAL', { simple: true });
-  db.pragma('synchronous = NORMAL');
+  const wal = db.pragma('journal_mode = WAL', { simple: true }) === 'wal';
+  db.pragma(wal ? 'synchronous = NORMAL' : 'synchronous = FULL');
   db.pragma('foreign_keys = ON');
-  return mode === 'wal';
+  return wal;
 }
