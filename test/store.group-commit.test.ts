@@ -188,22 +188,23 @@ describe('SQLite store: group commit survives SIGKILL', () => {
   });
 });
 
-/** A sync the test completes by hand, recording when each one started. */
-function manualSync() {
+/** An in-memory table behind a GroupCommit whose fsyncs the test completes by hand (`calls`, in start order). */
+function withManualSync() {
   const calls: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
   const sync = () => new Promise<void>((resolve, reject) => { calls.push({ resolve, reject }); });
-  return { calls, sync };
+  const db = new Database(':memory:');
+  db.exec('CREATE TABLE t (v INTEGER)');
+  const gc = new GroupCommit(db, { sync });
+  const insert = (v: number) => gc.run(() => db.prepare('INSERT INTO t VALUES (?)').run(v).changes);
+  return { calls, db, gc, insert };
 }
 const turn = () => new Promise<void>((r) => setImmediate(r));
 
 describe('GroupCommit', () => {
   it('answers a committed write only after the fsync that follows its commit', async () => {
-    const db = new Database(':memory:');
-    db.exec('CREATE TABLE t (v INTEGER)');
-    const { calls, sync } = manualSync();
-    const gc = new GroupCommit(db, { sync });
+    const { calls, db, gc, insert } = withManualSync();
     let answered = false;
-    const first = gc.run(() => db.prepare('INSERT INTO t VALUES (1)').run().changes).then((v) => { answered = true; return v; });
+    const first = insert(1).then((v) => { answered = true; return v; });
     await turn();
     // Committed (visible to the connection) but not yet durable: no answer.
     expect((db.prepare('SELECT COUNT(*) AS n FROM t').get() as { n: number }).n).toBe(1);
@@ -212,7 +213,7 @@ describe('GroupCommit', () => {
 
     // A batch committed while that fsync runs waits for the next one, not this one.
     let secondAnswered = false;
-    const second = gc.run(() => db.prepare('INSERT INTO t VALUES (2)').run().changes).then(() => { secondAnswered = true; });
+    const second = insert(2).then(() => { secondAnswered = true; });
     await turn();
     calls[0]!.resolve();
     expect(await first).toBe(1);
@@ -227,14 +228,11 @@ describe('GroupCommit', () => {
   });
 
   it('one fsync covers every batch committed before it starts', async () => {
-    const db = new Database(':memory:');
-    db.exec('CREATE TABLE t (v INTEGER)');
-    const { calls, sync } = manualSync();
-    const gc = new GroupCommit(db, { sync });
-    const a = gc.run(() => db.prepare('INSERT INTO t VALUES (1)').run());
+    const { calls, db, insert } = withManualSync();
+    const a = insert(1);
     await turn();
-    const b = gc.run(() => db.prepare('INSERT INTO t VALUES (2)').run());
-    const c = gc.run(() => db.prepare('INSERT INTO t VALUES (3)').run());
+    const b = insert(2);
+    const c = insert(3);
     await turn();
     await turn();
     expect(calls).toHaveLength(1);
@@ -249,15 +247,12 @@ describe('GroupCommit', () => {
   });
 
   it('a failed fsync rejects the writes it covered and every later write', async () => {
-    const db = new Database(':memory:');
-    db.exec('CREATE TABLE t (v INTEGER)');
-    const { calls, sync } = manualSync();
-    const gc = new GroupCommit(db, { sync });
-    const a = gc.run(() => db.prepare('INSERT INTO t VALUES (1)').run());
+    const { calls, db, gc, insert } = withManualSync();
+    const a = insert(1);
     await turn();
     calls[0]!.reject(Object.assign(new Error('EIO'), { code: 'EIO' }));
     await expect(a).rejects.toThrow(/fsync of the SQLite WAL failed/);
-    await expect(gc.run(() => db.prepare('INSERT INTO t VALUES (2)').run())).rejects.toThrow(/no longer accepted/);
+    await expect(insert(2)).rejects.toThrow(/no longer accepted/);
     expect((db.prepare('SELECT COUNT(*) AS n FROM t').get() as { n: number }).n).toBe(1);
     await gc.drain();
     db.close();

@@ -80,7 +80,7 @@ export class ProfileCatalog {
   }
 
   async exists(name: string): Promise<boolean> {
-    return (await this.store.getProfile(name)) !== undefined;
+    return (await this.store.latestProfileVersion(name)) !== undefined;
   }
 
   /**
