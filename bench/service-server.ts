@@ -19,8 +19,8 @@ import { performance } from 'node:perf_hooks';
 import { pino } from 'pino';
 import { loadConfig } from '../src/config.ts';
 import { startService } from '../src/service.ts';
-import { parseEventLog, replayEventLog, isExtended } from '../src/eventlog/index.ts';
-import { createSimHost, HostAgent, type SimBank, type SimHost } from '../tpm-sim/index.ts';
+import { createSimHost, HostAgent, type SimHost } from '../tpm-sim/index.ts';
+import { bootWithLog, REAL_LOG } from './real-log-host.ts';
 
 const [dataDir, adminKey, workers = '0'] = process.argv.slice(2);
 if (!dataDir || !adminKey || !process.send) throw new Error('usage: fork(service-server.ts, [dataDir, adminKey])');
@@ -86,23 +86,14 @@ if (inspector) {
   await inspector.post('Profiler.enable');
 }
 
-const REAL_LOG = join(repoRoot, '..', 'shared', 'fixtures', 'real-eventlogs', 'go-tpm-tools', 'internal', 'test', 'eventlogs', 'eventlogwithsp800155.bin');
-
 /** Nonce, quote and attest straight through the service, as the HTTP routes call it. */
 async function inProcess(): Promise<Record<string, unknown>> {
   if (!existsSync(REAL_LOG)) return { skipped: `${REAL_LOG} not found` };
   const bytes = new Uint8Array(readFileSync(REAL_LOG));
-  const log = parseEventLog(bytes);
-  const replay = replayEventLog(log);
   const sims: SimHost[] = [];
   for (let i = 0; i < 16; i++) {
     const h = createSimHost({ ekType: 'ecc', akType: 'ecc', hostId: `inproc-${i}` });
-    h.tpm.reboot(replay.startupLocality ?? 0);
-    for (const e of log.events) {
-      if (!isExtended(e.pcr, e.type)) continue;
-      for (const [bank, d] of Object.entries(e.digests)) if (bank === 'sha1' || bank === 'sha256' || bank === 'sha384') h.tpm.extendBank(e.pcr, bank as SimBank, d);
-    }
-    h.eventLog = bytes;
+    bootWithLog(h, bytes);
     const agent = new HostAgent(h, service.url);
     await agent.enroll(['bench-real-log']);
     await agent.activate();

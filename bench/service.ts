@@ -20,16 +20,15 @@ import { Agent, request } from 'node:http';
 import os, { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseEventLog, replayEventLog, isExtended } from '../src/eventlog/index.ts';
+import { parseEventLog, replayEventLog } from '../src/eventlog/index.ts';
+import { bootWithLog, REAL_LOG } from './real-log-host.ts';
 import { learnProfile } from '../src/golden/index.ts';
 import { openSqliteStore } from '../src/store/sqlite.ts';
 import { SigningKeyring } from '../src/token/keys.ts';
 import { issueAttestationToken } from '../src/token/attestation-token.ts';
-import { createSimHost, HostAgent, type SimBank, type SimHost } from '../tpm-sim/index.ts';
+import { createSimHost, HostAgent, type SimHost } from '../tpm-sim/index.ts';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
-const repoRoot = resolve(here, '..');
-const REAL_LOG = join(repoRoot, '..', 'shared', 'fixtures', 'real-eventlogs', 'go-tpm-tools', 'internal', 'test', 'eventlogs', 'eventlogwithsp800155.bin');
 const HOSTS = 64;
 // BENCH_SERVICE_CONCURRENCY=64: only that closed loop and no fixed-load run (quick A/B comparisons).
 const QUICK = process.env.BENCH_SERVICE_CONCURRENCY;
@@ -43,20 +42,6 @@ function pct(sorted: number[], p: number): number {
   return sorted.length === 0 ? NaN : round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN);
 }
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** Makes the simulated TPM's PCRs those of the real log, so its quotes match the log's replay. */
-function bootWithLog(host: SimHost, logBytes: Uint8Array): void {
-  const log = parseEventLog(logBytes);
-  const replay = replayEventLog(log);
-  host.tpm.reboot(replay.startupLocality ?? 0);
-  for (const e of log.events) {
-    if (!isExtended(e.pcr, e.type)) continue;
-    for (const [bank, d] of Object.entries(e.digests)) {
-      if (bank === 'sha1' || bank === 'sha256' || bank === 'sha384') host.tpm.extendBank(e.pcr, bank as SimBank, d);
-    }
-  }
-  host.eventLog = logBytes;
-}
 
 interface ServerChild {
   url: string;

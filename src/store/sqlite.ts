@@ -67,11 +67,12 @@ export class SqliteStore implements Store {
       this.attestations = this.tables.attestations;
       this.catalog = this.tables.catalog;
       // An in-memory database has no WAL (and nothing to make durable).
-      this.walSync = walMode ? new WalSync(`${this.db.name}-wal`) : undefined;
+      this.walSync = walMode && !options.sync ? new WalSync(`${this.db.name}-wal`) : undefined;
+      const sync = options.sync ?? this.walSync?.sync;
       this.writes = new GroupCommit(this.db, {
         ...(options.onCommit ? { onCommit: options.onCommit } : {}),
         ...(options.onSync ? { onSync: options.onSync } : {}),
-        ...(options.sync ? { sync: options.sync } : this.walSync ? { sync: this.walSync.sync } : {}),
+        ...(sync ? { sync } : {}),
       });
     } catch (err) {
       this.db.close();
