@@ -7,8 +7,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { encodeCredentialFile, makeCredential } from '../src/tpm/credential.ts';
 import { parsePublic } from '../src/tpm/index.ts';
 import { ActivateCredentialError, createSimHost } from '../tpm-sim/index.ts';
+import { haveTool } from './helpers/swtpm.ts';
 
-const haveMakecredential = spawnSync('sh', ['-c', 'command -v tpm2_makecredential']).status === 0;
+const haveMakecredential = haveTool('tpm2_makecredential');
 const SECRET = Buffer.from('6b3a55e0261b4c2a9f0e1d2c3b4a5968', 'hex');
 
 describe.each(['rsa', 'ecc'] as const)('%s EK', (ekType) => {

@@ -11,8 +11,9 @@ import { checkDigestConsistency, parseEventLog, replayEventLog } from '../src/ev
 import { digest } from '../src/tpm/alg.ts';
 import { toHex } from '../src/util/encoding.ts';
 import { PCR_COUNT, SCENARIO_NAMES, SIM_BANKS, createSimHost, type SimHost } from '../tpm-sim/index.ts';
+import { haveTool } from './helpers/swtpm.ts';
 
-const haveEventlog = spawnSync('sh', ['-c', 'command -v tpm2_eventlog']).status === 0;
+const haveEventlog = haveTool('tpm2_eventlog');
 const hosts = new Map<string, SimHost>(SCENARIO_NAMES.map((s) => [s, createSimHost({ scenario: s, ekType: 'ecc', akType: 'ecc' })]));
 const host = (s: string): SimHost => {
   const h = hosts.get(s);

@@ -11,12 +11,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parsePublic, parseTpmsAttest, verifyQuote } from '../src/tpm/index.ts';
 import { toHex } from '../src/util/encoding.ts';
 import { akPublic, createSimHost, ekPublic, qualifiedName, writeTpm2ToolsPcrs } from '../tpm-sim/index.ts';
+import { haveTool } from './helpers/swtpm.ts';
 
-function onPath(bin: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${bin}`]).status === 0;
-}
-const haveCheckquote = onPath('tpm2_checkquote');
-const haveOpenssl = onPath('openssl');
+const haveCheckquote = haveTool('tpm2_checkquote');
+const haveOpenssl = haveTool('openssl', 'openssl');
 
 // Written by swtpm 0.x + tpm2-tools 5.4 in this project (tpm2_createek -G rsa -u ek.pub; tpm2_createak -C ek.ctx -u ak.pub).
 // tpm2_createak printed: name 000b831a…289b, qualified name 000bc620…eab5.

@@ -19,5 +19,10 @@ export default class SummaryReporter implements Reporter {
       if (mod.state() === 'failed' && [...mod.children.allTests()].length === 0) failed++;
     }
     process.stdout.write(`\ntests: ${passed} passed, ${failed} failed, ${skipped} skipped\n`);
+    // CI never skips: under BOOTGATE_TEST_REQUIRE=1 a skipped test fails the run.
+    if (process.env.BOOTGATE_TEST_REQUIRE === '1' && skipped > 0) {
+      process.stdout.write(`BOOTGATE_TEST_REQUIRE=1: ${skipped} skipped test(s) count as failures\n`);
+      process.exitCode = 1;
+    }
   }
 }

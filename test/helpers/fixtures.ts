@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { available } from './require.ts';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -13,11 +14,13 @@ export function sharedFixturesDir(): string {
   return path.resolve(repoRoot, '..', 'shared', 'fixtures', 'real-eventlogs');
 }
 
-export function haveSharedFixtures(): boolean {
-  return existsSync(path.join(sharedFixturesDir(), 'expected-pcrs.json'));
-}
-
 export const SHARED_FIXTURES_MISSING = `shared fixtures not found at ${sharedFixturesDir()} (expected ../shared/fixtures/real-eventlogs next to the repo)`;
+
+let fixturesPresent: boolean | undefined;
+/** True when the shared fixtures are there; throws under BOOTGATE_TEST_REQUIRE=1 when they are not. */
+export function haveSharedFixtures(): boolean {
+  return (fixturesPresent ??= available('the shared real event logs', existsSync(path.join(sharedFixturesDir(), 'expected-pcrs.json')), SHARED_FIXTURES_MISSING));
+}
 
 export interface RealLog {
   /** Path relative to the fixtures folder, e.g. "go-tpm-tools/internal/test/eventlogs/rhel8-uefi.bin". */

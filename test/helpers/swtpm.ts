@@ -16,6 +16,7 @@ import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, rmSync, writ
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { available } from './require.ts';
 
 export interface SwtpmHandle {
   /** TPM2TOOLS_TCTI value, e.g. "swtpm:host=127.0.0.1,port=2321". */
@@ -62,7 +63,12 @@ function onPath(bin: string): boolean {
 
 /** True when swtpm, swtpm_setup and tpm2-tools are installed. */
 export function haveSwtpm(): boolean {
-  return onPath('swtpm') && onPath('swtpm_setup') && onPath('tpm2_startup');
+  return available('swtpm and tpm2-tools', onPath('swtpm') && onPath('swtpm_setup') && onPath('tpm2_startup'), 'apt-get install swtpm swtpm-tools tpm2-tools');
+}
+
+/** True when `bin` is on PATH; throws under BOOTGATE_TEST_REQUIRE=1 when it is not. */
+export function haveTool(bin: string, pkg = 'tpm2-tools'): boolean {
+  return available(bin, onPath(bin), `${bin} is not on PATH (apt-get install ${pkg})`);
 }
 
 function run(
