@@ -1,17 +1,19 @@
 /**
- * The master key that encrypts broker secrets at rest.
+ * The master key that encrypts secrets at rest: broker secrets, token signing keys, webhook
+ * secrets and the shared admin key (util/envelope.ts).
  *
  * It never lives in the database: either the operator supplies it in BOOTGATE_MASTER_KEY
  * (base64 of exactly 32 bytes), or it is generated once into `<dataDir>/master.key` (32 raw
- * bytes, mode 0600). Someone holding only the database file learns no secret; someone holding
- * the data directory does, so back it up and protect it accordingly.
+ * bytes, mode 0600). Someone holding only the database learns no secret; someone holding
+ * the data directory does, so back it up and protect it accordingly. Replicas on one database
+ * must share it (set BOOTGATE_MASTER_KEY, or copy the file into each data directory).
  */
 import { randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, fstatSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { fromBase64 } from '../util/encoding.ts';
+import { MASTER_KEY_BYTES } from '../util/envelope.ts';
 
-export const MASTER_KEY_BYTES = 32;
 export const MASTER_KEY_ENV = 'BOOTGATE_MASTER_KEY';
 export const MASTER_KEY_FILE = 'master.key';
 

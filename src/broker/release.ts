@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { ReleaseRecord, SecretRecord, Store } from '../store/types.ts';
 import { fromBase64 } from '../util/encoding.ts';
 import { checkBindingKey, encryptToBindingKey, type BindingKey } from './binding-key.ts';
-import { EnvelopeError, openSecret } from './envelope.ts';
+import { EnvelopeError, openSecret } from '../util/envelope.ts';
 import { evaluatePolicy } from './policy.ts';
 import { checkAttestationToken, type AttestationClaims, type TokenCheckDeps, type TokenRefusalCode, type TokenSubject } from './token-check.ts';
 

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { ApiError } from '../util/errors.ts';
 import { fromBase64, toBase64 } from '../util/encoding.ts';
 import type { BrokerDeps } from './deps.ts';
-import { sealSecret } from './envelope.ts';
+import { sealSecret } from '../util/envelope.ts';
 import { releasePolicySchema } from './policy.ts';
 import { releaseSecret } from './release.ts';
 import { checkAttestationToken } from './token-check.ts';

@@ -1,13 +1,16 @@
 /**
- * Envelope encryption of broker secrets at rest: AES-256-GCM under the master key.
+ * Envelope encryption at rest under the master key (AES-256-GCM): broker secrets, token signing
+ * keys, webhook secrets, the shared admin key.
  *
  * Layout: version (1 byte, 0x01) ‖ IV (12 random bytes) ‖ ciphertext ‖ tag (16 bytes).
- * The secret's NAME is the additional authenticated data, so an envelope copied onto another
- * name's row fails to open instead of releasing the wrong secret under the other name's policy.
+ * The NAME is the additional authenticated data, so an envelope copied onto another row fails to
+ * open instead of releasing the wrong secret under the other name's policy. Broker secret names
+ * have no spaces; other uses name themselves "<purpose> <id>" (see sealText), so they never collide.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { concatBytes } from '../util/encoding.ts';
-import { MASTER_KEY_BYTES } from './master-key.ts';
+import { concatBytes, fromBase64, toBase64 } from './encoding.ts';
+
+export const MASTER_KEY_BYTES = 32;
 
 export const ENVELOPE_VERSION = 0x01;
 const IV_BYTES = 12;
@@ -51,4 +54,16 @@ export function openSecret(masterKey: Uint8Array, name: string, envelope: Uint8A
 
 function checkKey(key: Uint8Array): void {
   if (key.length !== MASTER_KEY_BYTES) throw new EnvelopeError(`master key must be ${MASTER_KEY_BYTES} bytes, got ${key.length}`);
+}
+
+/** Seals UTF-8 text for a row of `purpose` (e.g. "signing-key") and `id`; base64 of the envelope. */
+export function sealText(masterKey: Uint8Array, purpose: string, id: string, text: string): string {
+  return toBase64(sealSecret(masterKey, `${purpose} ${id}`, new TextEncoder().encode(text)));
+}
+
+/** Opens what sealText wrote for the same purpose and id; EnvelopeError otherwise. */
+export function openText(masterKey: Uint8Array, purpose: string, id: string, sealed: string): string {
+  const bytes = fromBase64(sealed);
+  if (bytes === null) throw new EnvelopeError(`the sealed ${purpose} ${id} is not base64`);
+  return new TextDecoder('utf-8', { fatal: true }).decode(openSecret(masterKey, `${purpose} ${id}`, bytes));
 }
