@@ -335,7 +335,7 @@ export async function bench(): Promise<Record<string, unknown>> {
 
     // Token issuance alone (ES256 through jose, key imported once), without an event loop full of requests.
     const keyStore = openSqliteStore(':memory:');
-    const keyring = await SigningKeyring.open(keyStore, 300);
+    const keyring = await SigningKeyring.open(keyStore, { tokenTtlSeconds: 300, masterKey: new Uint8Array(32) });
     const subject = { hostId: 'h', appraisalId: 'a', profile: 'p@1', akName: '000b' + 'aa'.repeat(32), pcrDigest: 'bb'.repeat(32) };
     for (let i = 0; i < 200; i++) await issueAttestationToken(keyring, { issuer: url, ttlSeconds: 300, now: new Date() }, subject);
     t0 = performance.now();

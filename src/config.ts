@@ -36,6 +36,16 @@ export interface Config {
   bodyLimitBytes: number;
   /** Worker threads for the appraisal pipeline; 0 runs it on the event loop. */
   appraisalWorkers: number;
+  /** PostgreSQL shared by replicas; undefined: SQLite in the data directory. */
+  database: DatabaseUrl | undefined;
+}
+
+/** A validated BOOTGATE_DATABASE_URL. `display` is safe to print: it never holds the password. */
+export interface DatabaseUrl {
+  url: string;
+  display: string;
+  /** host:port, for messages about reaching it. */
+  target: string;
 }
 
 export class ConfigError extends Error {
@@ -69,7 +79,46 @@ const EnvSchema = z.object({
   BOOTGATE_RATE_LIMIT: intVar(0, 1_000_000).default(600),
   BOOTGATE_BODY_LIMIT: intVar(1024, 64 * 1024 * 1024).default(4 * 1024 * 1024),
   BOOTGATE_APPRAISAL_WORKERS: intVar(0, 64).default(0),
+  BOOTGATE_DATABASE_URL: nonEmpty.optional(),
 });
+
+/** Query parameters node-postgres honours that an operator may need (TLS, a socket directory, a name in pg_stat_activity). */
+const DATABASE_URL_PARAMS = ['sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'application_name', 'host'];
+const DATABASE_URL_SHAPE = 'postgres://user:password@host:port/database';
+
+/**
+ * Validates BOOTGATE_DATABASE_URL. Messages show the URL with its password masked and never
+ * quote the parser's own error (which would echo the whole value).
+ */
+export function parseDatabaseUrl(value: string): DatabaseUrl {
+  const fail = (why: string): never => {
+    throw new ConfigError(`BOOTGATE_DATABASE_URL: ${why}; expected ${DATABASE_URL_SHAPE}`);
+  };
+  let u: URL;
+  try {
+    u = new URL(value.trim());
+  } catch {
+    return fail('not a URL');
+  }
+  if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:') fail(`the scheme is "${u.protocol.slice(0, 20)}", not postgres:`);
+  const masked = new URL(u.href);
+  if (masked.password !== '') masked.password = '***';
+  const display = masked.href;
+  const socketDir = u.searchParams.get('host');
+  if (u.hostname === '' && !socketDir) fail(`${display} names no host`);
+  let database = '';
+  try {
+    database = decodeURIComponent(u.pathname.replace(/^\//, ''));
+  } catch {
+    fail(`${display} has a database name that is not valid percent-encoding`);
+  }
+  if (database === '' || database.includes('/')) fail(`${display} names no database (the path must be /<database>)`);
+  for (const name of u.searchParams.keys()) {
+    if (!DATABASE_URL_PARAMS.includes(name)) fail(`${display} has the unknown parameter "${name.slice(0, 40)}" (known: ${DATABASE_URL_PARAMS.join(', ')})`);
+  }
+  const target = u.hostname !== '' ? `${u.hostname}:${u.port || '5432'}` : `${socketDir}:${u.port || '5432'}`;
+  return { url: u.href, display, target };
+}
 
 /** Parses `role:key,role:key`; the message names the entry by position, never by its key. */
 export function parseApiKeys(value: string): ApiKeyConfig[] {
@@ -122,5 +171,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimitPerMinute: e.BOOTGATE_RATE_LIMIT,
     bodyLimitBytes: e.BOOTGATE_BODY_LIMIT,
     appraisalWorkers: e.BOOTGATE_APPRAISAL_WORKERS,
+    database: e.BOOTGATE_DATABASE_URL === undefined ? undefined : parseDatabaseUrl(e.BOOTGATE_DATABASE_URL),
   };
 }

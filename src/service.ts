@@ -4,13 +4,11 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync } from 'node:fs';
 import type { Express } from 'express';
 import { pino, type Logger } from 'pino';
 import type { ApiKeyConfig, Config } from './config.ts';
-import { openSqliteStore, type SqliteStore } from './store/sqlite.ts';
+import { openStore } from './store/open.ts';
 import { SigningKeyring } from './token/keys.ts';
 import { ProfileCatalog } from './attestation/profiles.ts';
 import { EnrollmentService } from './enrollment/service.ts';
@@ -34,9 +32,7 @@ import { withTrustEventNotifications } from './events/notifying-store.ts';
 import { createEventsRouter } from './events/routes.ts';
 import { WebhookRegistry } from './events/webhooks/registry.ts';
 import { WebhookDispatcher } from './events/webhooks/dispatcher.ts';
-
-export const ADMIN_KEY_FILE = 'admin.key';
-export const DATABASE_FILE = 'bootgate.db';
+import { sharedAdminKey } from './admin-key.ts';
 
 export interface ServiceOptions {
   config: Config;
@@ -60,27 +56,15 @@ export interface RunningService {
   /** The generated admin key's file when BOOTGATE_API_KEYS is unset. */
   adminKeyFile: string | undefined;
   adminKeyGenerated: boolean;
+  /** Stops the webhook deliveries of this process (tests of another replica taking over). */
+  dispatcher: WebhookDispatcher;
   /** The database itself (the routes use it wrapped with trust-event notifications). */
-  store: SqliteStore;
+  store: Store;
   keyring: SigningKeyring;
   context: AppContext;
   app: Express;
   /** Stops accepting, lets in-flight requests finish (up to `graceMs`), closes the database. */
   stop(graceMs?: number): Promise<void>;
-}
-
-/** Reads `<dataDir>/admin.key`, creating it (mode 0600) with a fresh key the first time. */
-export function ensureAdminKey(dataDir: string): { key: string; file: string; generated: boolean } {
-  const file = join(dataDir, ADMIN_KEY_FILE);
-  if (existsSync(file)) {
-    if ((statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
-    const key = readFileSync(file, 'utf8').trim();
-    if (key.length < 16) throw new Error(`${file} does not hold a usable key; delete it to generate a new one`);
-    return { key, file, generated: false };
-  }
-  const key = randomBytes(32).toString('base64url');
-  writeFileSync(file, `${key}\n`, { mode: 0o600, flag: 'wx' });
-  return { key, file, generated: true };
 }
 
 function urlOf(host: string, port: number): string {
@@ -97,34 +81,42 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   const log = options.logger ?? pino({ level: config.logLevel, base: { service: 'bootgate' } }, pino.destination(2));
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
 
-  let apiKeys: ApiKeyConfig[];
-  let adminKeyFile: string | undefined;
-  let adminKeyGenerated = false;
-  if (config.apiKeys) {
-    apiKeys = config.apiKeys;
-  } else {
-    const admin = ensureAdminKey(config.dataDir);
-    apiKeys = [{ role: 'admin', key: admin.key }];
-    adminKeyFile = admin.file;
-    adminKeyGenerated = admin.generated;
-  }
-
   let core = options.core ?? coreDependencies(config.ekRoots);
   // Before the database: a bad master key must stop start-up without touching anything.
   const masterKey = loadMasterKey({ dataDir: config.dataDir, env: config.masterKey ? { BOOTGATE_MASTER_KEY: config.masterKey } : {} });
   const metrics = new Metrics({ defaultMetrics: true });
-  const sqlite = openSqliteStore(join(config.dataDir, DATABASE_FILE), { onSync: (_batches, seconds) => metrics.storeSyncDuration.observe(seconds) });
+  const raw = await openStore({
+    dataDir: config.dataDir,
+    database: config.database,
+    onSync: (seconds) => metrics.storeSyncDuration.observe(seconds),
+    onConnectionError: (err) => log.warn({ database: config.database?.target, error: err.message }, 'database connection lost; requests answer 503 until it is back'),
+  });
   const workers = options.appraisalWorkers ?? config.appraisalWorkers;
-  const pool = !options.core && workers !== 0 ? new AppraisalPool(workers, (err) => log.error({ err }, 'appraisal worker died')) : undefined;
-  if (pool) core = { ...core, appraise: (input) => pool.appraise(input) };
+  let pool: AppraisalPool | undefined;
   const hub = new TrustEventHub();
-  // Every appended trust event wakes long-polls and webhooks, whoever appended it.
-  const store: Store = withTrustEventNotifications(sqlite, hub);
+  // Every trust event appended in this process wakes long-polls and webhooks at once.
+  const store: Store = withTrustEventNotifications(raw, hub);
   let server: Server | undefined;
   let pruneTimer: NodeJS.Timeout | undefined;
   let dispatcher: WebhookDispatcher | undefined;
+  let unsubscribe: (() => void) | undefined;
   try {
-    const keyring = await SigningKeyring.open(store, config.tokenTtlSeconds, now());
+    let apiKeys: ApiKeyConfig[];
+    let adminKeyFile: string | undefined;
+    let adminKeyGenerated = false;
+    if (config.apiKeys) {
+      apiKeys = config.apiKeys;
+    } else {
+      const admin = await sharedAdminKey(store, masterKey.key, config.dataDir);
+      if (admin.replacedLocal) log.warn({ file: admin.file }, 'the admin key file held another key than the database; replaced by the one every replica accepts');
+      apiKeys = [{ role: 'admin', key: admin.key }];
+      adminKeyFile = admin.file;
+      adminKeyGenerated = admin.generated;
+    }
+    pool = !options.core && workers !== 0 ? new AppraisalPool(workers, (err) => log.error({ err }, 'appraisal worker died')) : undefined;
+    const appraisalPool = pool;
+    if (appraisalPool) core = { ...core, appraise: (input) => appraisalPool.appraise(input) };
+    const keyring = await SigningKeyring.open(store, { tokenTtlSeconds: config.tokenTtlSeconds, masterKey: masterKey.key, now: now() });
     const profiles = new ProfileCatalog(store, core, log);
     if (existsSync(config.goldenDir)) {
       const n = await profiles.loadFiles(config.goldenDir, now());
@@ -160,20 +152,33 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       limiter: new RateLimiter(config.rateLimitPerMinute),
       now,
     };
-    const webhooks = await WebhookRegistry.open(config.dataDir);
-    dispatcher = new WebhookDispatcher(webhooks, {
+    const webhooks = await WebhookRegistry.open(store, masterKey.key, config.dataDir);
+    const deliveries = new WebhookDispatcher(store, webhooks, {
       onDelivery: (r) => {
         if (!r.ok) log.warn({ webhook: r.webhookId, seq: r.seq, attempt: r.attempt, status: r.status, error: r.error }, 'webhook delivery failed');
       },
+      onStoreError: (err) => log.warn({ error: err instanceof Error ? err.message : String(err) }, 'webhook outbox unavailable; retrying'),
     });
-    dispatcher.attach(hub);
+    dispatcher = deliveries;
+    deliveries.attach(hub);
+    // Changes other replicas commit: their trust events wake our long-polls, their key rotations
+    // and webhook deliveries are picked up here too.
+    unsubscribe = raw.subscribe((c) => {
+      if (c.kind === 'trust_event') hub.announce(c.seq);
+      if (c.kind === 'signing_keys' || c.kind === 'resync') keyring.refresh().catch((err: unknown) => log.error({ err }, 'reloading signing keys failed'));
+      if (c.kind === 'webhook_delivery' || c.kind === 'resync') deliveries.poke();
+    });
     const roleCheck = (...roles: Array<'admin' | 'scheduler' | 'broker'>) => requireRole(context.apiKeys, ...roles);
     const jsonBody = strictJsonBody(config.bodyLimitBytes);
     const extraRoutes = [
       createBrokerRouter({
         store,
         requireRole: roleCheck,
-        getVerificationKeys: async () => keyring.jwks(now()).keys,
+        // Fresh from the store: a token another replica signed with a key rotated a moment ago verifies here too.
+        getVerificationKeys: async () => {
+          await keyring.refresh();
+          return keyring.jwks(now()).keys;
+        },
         // Read at each token check: with port 0 the URL is known only once listening.
         get issuer() {
           return issuer;
@@ -202,10 +207,11 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     const port = (srv.address() as AddressInfo).port;
     const url = urlOf(config.host, port);
     if (issuer === '') issuer = url;
+    deliveries.start();
 
     pruneTimer = setInterval(() => {
       const before = new Date(now().getTime() - RETENTION_MS);
-      Promise.all([sqlite.pruneNonces(before), sqlite.pruneEnrollments(before)]).catch((err: unknown) => log.error({ err }, 'pruning failed'));
+      Promise.all([store.pruneNonces(before), store.pruneEnrollments(before)]).catch((err: unknown) => log.error({ err }, 'pruning failed'));
     }, PRUNE_INTERVAL_MS);
     pruneTimer.unref();
 
@@ -213,7 +219,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     const stop = (graceMs = 10_000): Promise<void> => {
       stopping ??= (async () => {
         clearInterval(pruneTimer);
-        dispatcher?.close();
+        unsubscribe?.();
         await new Promise<void>((resolve) => {
           const force = setTimeout(() => srv.closeAllConnections(), graceMs);
           force.unref();
@@ -223,19 +229,22 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
           });
           srv.closeIdleConnections();
         });
+        // After the last request: deliveries in flight finish and are recorded before the store closes.
+        await deliveries.close();
         await pool?.close();
-        await sqlite.close();
+        await raw.close();
         log.flush?.();
       })();
       return stopping;
     };
-    return { url, port, adminKeyFile, adminKeyGenerated, store: sqlite, keyring, context, app, stop };
+    return { url, port, adminKeyFile, adminKeyGenerated, dispatcher: deliveries, store: raw, keyring, context, app, stop };
   } catch (err) {
     clearInterval(pruneTimer);
-    dispatcher?.close();
+    unsubscribe?.();
     server?.close();
+    await dispatcher?.close();
     await pool?.close();
-    await sqlite.close();
+    await raw.close();
     throw err;
   }
 }

@@ -7,7 +7,7 @@ import { createInterface } from 'node:readline';
 import Database from 'better-sqlite3';
 import { openSqliteStore, type SqliteStore } from '../src/store/sqlite.ts';
 import { MIGRATIONS, migrate } from '../src/store/sqlite/migrations.ts';
-import { compareVersions } from '../src/store/sqlite/catalog.ts';
+import { compareVersions } from '../src/store/profile-versions.ts';
 import { StoreError } from '../src/store/errors.ts';
 import type { AppraisalRecord, EnrollmentRecord } from '../src/store/types.ts';
 

@@ -1,5 +1,6 @@
 /** Attestation tokens: verifiable with the JWKS alone, TTL, expiry, key persistence and rotation. */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { randomBytes } from 'node:crypto';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify, calculateJwkThumbprint, type JWK } from 'jose';
 import { createSimHost, HostAgent } from '../tpm-sim/index.ts';
 import { openSqliteStore } from '../src/store/sqlite.ts';
@@ -8,6 +9,7 @@ import { issueAttestationToken } from '../src/token/attestation-token.ts';
 import { startTestServer, SIM_PROFILE, type TestServer } from './helpers/server.ts';
 
 const TTL = 2;
+const MASTER = new Uint8Array(randomBytes(32));
 let s: TestServer;
 let agent: HostAgent;
 beforeAll(async () => {
@@ -98,12 +100,12 @@ describe('POST /v1/keys/rotate', () => {
 describe('signing keyring', () => {
   it('generates one key on first open, persists it, and loads the same on reopen (including rotations)', async () => {
     const store = openSqliteStore(':memory:');
-    const a = await SigningKeyring.open(store, 60);
-    const b = await SigningKeyring.open(store, 60);
+    const a = await SigningKeyring.open(store, { tokenTtlSeconds: 60, masterKey: MASTER });
+    const b = await SigningKeyring.open(store, { tokenTtlSeconds: 60, masterKey: MASTER });
     expect(b.current().kid).toBe(a.current().kid);
     expect(await store.listSigningKeys()).toHaveLength(1);
     const rotated = await a.rotate(new Date());
-    const c = await SigningKeyring.open(store, 60);
+    const c = await SigningKeyring.open(store, { tokenTtlSeconds: 60, masterKey: MASTER });
     expect(c.current().kid).toBe(rotated);
     expect(c.jwks().keys).toHaveLength(2);
     const t = await issueAttestationToken(c, { issuer: 'x', ttlSeconds: 60, now: new Date() }, { hostId: 'h', appraisalId: 'a', profile: 'p@1', akName: '00', pcrDigest: '11', bindingKeyThumbprint: 'j' });

@@ -1,8 +1,8 @@
 /**
  * In-process notifier for trust events. The store owns the sequence (so it survives restarts and
- * is shared by replicas); the hub only wakes long-polls and feeds webhook dispatch the moment an
- * event is appended in this process. A long-poll that misses a wake-up (an event appended by
- * another process) still finds the event at its next store re-check.
+ * is shared by replicas); the hub only wakes long-polls and pokes webhook dispatch the moment an
+ * event is appended in this process (publish), or the store reports one another replica appended
+ * (announce). A long-poll that misses a wake-up still finds the event at its next store re-check.
  */
 import type { TrustEventRecord } from '../store/types.ts';
 
@@ -43,6 +43,12 @@ export class TrustEventHub {
         // A listener's failure must not break the request that appended the event.
       }
     }
+  }
+
+  /** An event appended elsewhere (Store.subscribe): wakes the long-polls waiting for it. */
+  announce(seq: number): void {
+    if (seq > this.highestSeq) this.highestSeq = seq;
+    for (const w of [...this.waiters]) if (seq > w.after) w.wake('event');
   }
 
   subscribe(listener: TrustEventListener): () => void {

@@ -85,8 +85,8 @@ export function createEventsRouter(deps: EventsDeps): Router {
   if (registry === undefined) return router;
   const admin = deps.requireRole('admin');
 
-  router.get('/v1/webhooks', admin, (_req, res) => {
-    res.json({ webhooks: registry.list().map(({ id, url, updatedAt }) => ({ id, url, updatedAt })) });
+  router.get('/v1/webhooks', admin, async (_req, res) => {
+    res.json({ webhooks: await registry.list() });
   });
 
   router.put('/v1/webhooks/:id', admin, ...(deps.jsonBody ?? []), async (req, res) => {

@@ -28,6 +28,8 @@ export function toErrorBody(err: unknown): ErrorBody | null {
   if (err instanceof ApiError) return { status: err.status, code: err.code, message: err.message };
   if (err instanceof ParseError) return { status: 400, code: 'malformed_input', message: err.message };
   if (err instanceof StoreError && err.code === 'host_not_found') return { status: 404, code: 'unknown_host', message: err.message };
+  // Nothing was acknowledged; the client may retry once the database is back.
+  if (err instanceof StoreError && err.code === 'unavailable') return { status: 503, code: 'storage_unavailable', message: err.message };
   const type = (err as { type?: unknown } | null)?.type;
   if (typeof type === 'string') {
     const known = BODY_PARSER_ERRORS[type];
@@ -51,6 +53,7 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     }
     const body = toErrorBody(err);
     if (body) {
+      if (body.status === 503) res.set('Retry-After', '5');
       sendError(res, body.status, body.code, body.message);
       return;
     }

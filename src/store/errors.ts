@@ -2,10 +2,14 @@
 export class StoreError extends Error {
   override readonly name = 'StoreError';
   constructor(
-    /** host_not_found: a write referenced a host deleted meanwhile. */
-    readonly code: 'host_not_found',
+    /**
+     * host_not_found: a write referenced a host deleted meanwhile.
+     * unavailable: the database cannot be reached; nothing of this call was acknowledged.
+     */
+    readonly code: 'host_not_found' | 'unavailable',
     message: string,
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
   }
 }

@@ -24,8 +24,12 @@ import type {
   SecretRecord,
   SigningKeyRecord,
   Store,
+  StoreChange,
   TrustEventRecord,
+  WebhookDelivery,
+  WebhookRecord,
 } from './types.ts';
+import { ChangeFeed } from './change-feed.ts';
 import { migrate, schemaVersion } from './sqlite/migrations.ts';
 import { GroupCommit } from './sqlite/group-commit.ts';
 import { WalSync } from './sqlite/wal-sync.ts';
@@ -55,6 +59,8 @@ export class SqliteStore implements Store {
   private readonly tables: Tables;
   private readonly writes: GroupCommit;
   private readonly walSync: WalSync | undefined;
+  /** One process owns the file: its own committed writes are every change there is. */
+  private readonly changes = new ChangeFeed();
 
   constructor(file: string, options: SqliteStoreOptions = {}) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
@@ -117,7 +123,6 @@ export class SqliteStore implements Store {
   async revokeHost(hostId: string, at: Date): Promise<boolean> {
     return this.write('revokeHost', hostId, at);
   }
-  /** Not part of Store: housekeeping for enrollments that were never activated. */
   async pruneEnrollments(before: Date): Promise<number> {
     return this.write('pruneEnrollments', before);
   }
@@ -133,7 +138,6 @@ export class SqliteStore implements Store {
   async consumeNonce(nonceHash: string, hostId: string, now: Date): Promise<NonceOutcome> {
     return this.write('consumeNonce', nonceHash, hostId, now);
   }
-  /** Not part of Store: housekeeping for expired nonces. */
   async pruneNonces(before: Date): Promise<number> {
     return this.write('pruneNonces', before);
   }
@@ -164,9 +168,14 @@ export class SqliteStore implements Store {
   }
   async putSigningKey(k: SigningKeyRecord): Promise<void> {
     await this.write('putSigningKey', k);
+    this.changes.emit({ kind: 'signing_keys' });
   }
   async retireSigningKey(kid: string, retiredAt: Date, retireAfter: Date): Promise<void> {
     await this.write('retireSigningKey', kid, retiredAt, retireAfter);
+    this.changes.emit({ kind: 'signing_keys' });
+  }
+  async resealSigningKey(kid: string, expected: string, privateJwk: string): Promise<boolean> {
+    return this.write('resealSigningKey', kid, expected, privateJwk);
   }
 
   async revokeToken(jti: string, hostId: string | null, at: Date, expiresAt: Date | null): Promise<void> {
@@ -203,10 +212,43 @@ export class SqliteStore implements Store {
   }
 
   async appendTrustEvent(e: Omit<TrustEventRecord, 'seq'>): Promise<TrustEventRecord> {
-    return this.write('appendTrustEvent', e);
+    const { event, deliveries } = await this.write('appendTrustEvent', e);
+    this.changes.emit({ kind: 'trust_event', seq: event.seq });
+    if (deliveries > 0) this.changes.emit({ kind: 'webhook_delivery' });
+    return event;
   }
   async trustEventsAfter(seq: number, limit: number): Promise<TrustEventRecord[]> {
     return this.catalog.eventsAfter(seq, limit);
+  }
+
+  async putWebhook(w: WebhookRecord): Promise<'created' | 'updated'> {
+    return this.write('putWebhook', w);
+  }
+  async deleteWebhook(id: string): Promise<boolean> {
+    return this.write('deleteWebhook', id);
+  }
+  async listWebhooks(): Promise<WebhookRecord[]> {
+    return this.tables.webhooks.list();
+  }
+  async claimWebhookDeliveries(owner: string, now: Date, leaseUntil: Date, limit: number): Promise<WebhookDelivery[]> {
+    return this.write('claimWebhookDeliveries', owner, now, leaseUntil, limit);
+  }
+  async finishWebhookDelivery(deliveryId: number, owner: string, retryAt: Date | null): Promise<boolean> {
+    return this.write('finishWebhookDelivery', deliveryId, owner, retryAt);
+  }
+  async pendingWebhookDeliveries(): Promise<number> {
+    return this.tables.webhooks.pending();
+  }
+
+  async getSetting(name: string): Promise<string | undefined> {
+    return this.catalog.getSetting(name);
+  }
+  async putSettingIfAbsent(name: string, value: string): Promise<string> {
+    return this.write('putSettingIfAbsent', name, value);
+  }
+
+  subscribe(listener: (change: StoreChange) => void): () => void {
+    return this.changes.subscribe(listener);
   }
 
   async health(): Promise<{ ok: true } | { ok: false; reason: string }> {

@@ -1,11 +1,13 @@
 /**
- * The one storage interface of bootgate.
+ * The one storage interface of bootgate, implemented by SQLite (sqlite.ts, the embedded default)
+ * and PostgreSQL (postgres/, shared by several verifier replicas). Nothing above store/ knows
+ * which one runs: open one with openStore (open.ts).
  *
  * Every method that must be atomic is a single method here (consume a nonce, activate an
- * enrollment, record an appraisal together with the host's new trust state), so that a
- * PostgreSQL backend can implement each as one transaction and several verifier replicas can
- * share it. Methods are async for the same reason; the SQLite backend answers synchronously
- * underneath. Every write resolves only after it is durable.
+ * enrollment, record an appraisal together with the host's new clock, append a trust event with
+ * its webhook deliveries), so that each is one transaction, or one statement, whichever backend
+ * serves it. Every write resolves only after it is durable; one that cannot reach the database
+ * rejects with StoreError 'unavailable' and was not acknowledged.
  */
 
 export interface HostRecord {
@@ -80,7 +82,11 @@ export interface AppraisalRecord {
 
 export interface SigningKeyRecord {
   kid: string;
-  /** Private JWK (JSON string). Lives in the data directory's database; never logged. */
+  /**
+   * The private JWK sealed under the master key (util/envelope.ts sealText, purpose
+   * "signing-key"). Rows written before keys were sealed hold the JWK's JSON until the keyring
+   * seals them at start. Never logged.
+   */
   privateJwk: string;
   publicJwk: string;
   createdAt: string;
@@ -128,6 +134,33 @@ export interface TrustEventRecord {
   at: string;
 }
 
+export interface WebhookRecord {
+  id: string;
+  url: string;
+  /** The HMAC secret, sealed under the master key (sealText, purpose "webhook"). */
+  secret: string;
+  updatedAt: string;
+}
+
+/** One trust event owed to one webhook, claimed by one replica at a time under a lease. */
+export interface WebhookDelivery {
+  deliveryId: number;
+  webhookId: string;
+  url: string;
+  /** Sealed, as in WebhookRecord. */
+  secret: string;
+  /** Attempts made before this one. */
+  attempts: number;
+  event: TrustEventRecord;
+}
+
+/**
+ * A change committed by any process sharing the store (this one included). Notifications can be
+ * lost (a dropped connection), so listeners also re-read on their own; `resync` says "assume
+ * anything may have changed".
+ */
+export type StoreChange = { kind: 'trust_event'; seq: number } | { kind: 'signing_keys' } | { kind: 'webhook_delivery' } | { kind: 'resync' };
+
 /** The part of an appraisal that decides a trust status. */
 export type AppraisalVerdict = Pick<AppraisalRecord, 'appraisalId' | 'verdict' | 'appraisedAt' | 'tokenExpiresAt'>;
 
@@ -147,11 +180,15 @@ export interface Store {
   setHostProfiles(hostId: string, profiles: string[]): Promise<boolean>;
   deleteHost(hostId: string): Promise<boolean>;
   revokeHost(hostId: string, at: Date): Promise<boolean>;
+  /** Forgets enrollments never activated that expired before `before` (activated ones stay as the audit trail). */
+  pruneEnrollments(before: Date): Promise<number>;
 
   // nonces
   putNonce(n: NonceRecord): Promise<void>;
   /** Atomically consume: a nonce is used once, whatever happens next. */
   consumeNonce(nonceHash: string, hostId: string, now: Date): Promise<NonceOutcome>;
+  /** Forgets nonces that expired before `before`; returns how many. */
+  pruneNonces(before: Date): Promise<number>;
 
   // appraisals: records the appraisal and the host's new clock in one transaction
   recordAppraisal(a: AppraisalRecord): Promise<void>;
@@ -166,6 +203,8 @@ export interface Store {
   listSigningKeys(): Promise<SigningKeyRecord[]>;
   putSigningKey(k: SigningKeyRecord): Promise<void>;
   retireSigningKey(kid: string, retiredAt: Date, retireAfter: Date): Promise<void>;
+  /** Replaces a key's private part only while it still equals `expected` (sealing rows written in clear). */
+  resealSigningKey(kid: string, expected: string, privateJwk: string): Promise<boolean>;
 
   // token revocation
   revokeToken(jti: string, hostId: string | null, at: Date, expiresAt: Date | null): Promise<void>;
@@ -185,8 +224,37 @@ export interface Store {
   listReleases(secretName?: string): Promise<ReleaseRecord[]>;
 
   // trust events
+  /** Appends the event with the next sequence number, and a delivery of it for every webhook, atomically. */
   appendTrustEvent(e: Omit<TrustEventRecord, 'seq'>): Promise<TrustEventRecord>;
+  /** Events with seq > `seq`, in order; a committed event is never skipped by a reader that saw a later one. */
   trustEventsAfter(seq: number, limit: number): Promise<TrustEventRecord[]>;
+
+  // webhooks and their delivery outbox
+  /** Creates or replaces a webhook; a new URL drops the deliveries still owed to the old one. */
+  putWebhook(w: WebhookRecord): Promise<'created' | 'updated'>;
+  /** Removes a webhook and every delivery still owed to it. */
+  deleteWebhook(id: string): Promise<boolean>;
+  listWebhooks(): Promise<WebhookRecord[]>;
+  /**
+   * Claims up to `limit` deliveries due at `now` that no live lease holds, for `owner` until
+   * `leaseUntil`: no other claimant gets them until the lease passes or the delivery is finished.
+   */
+  claimWebhookDeliveries(owner: string, now: Date, leaseUntil: Date, limit: number): Promise<WebhookDelivery[]>;
+  /**
+   * Ends `owner`'s attempt: `retryAt` null removes the delivery (delivered, or given up), a date
+   * schedules the next attempt. Ignored when the lease was lost meanwhile; returns whether it held.
+   */
+  finishWebhookDelivery(deliveryId: number, owner: string, retryAt: Date | null): Promise<boolean>;
+  /** Deliveries still owed (due or waiting for a retry). */
+  pendingWebhookDeliveries(): Promise<number>;
+
+  // settings shared by every process on the store
+  getSetting(name: string): Promise<string | undefined>;
+  /** Stores `value` unless the setting exists; returns what is stored afterwards (the first writer wins). */
+  putSettingIfAbsent(name: string, value: string): Promise<string>;
+
+  /** Calls `listener` for changes committed by any process sharing the store; returns the unsubscribe function. */
+  subscribe(listener: (change: StoreChange) => void): () => void;
 
   /** Whether the store can still accept writes; `reason` says why not (for /healthz). */
   health(): Promise<{ ok: true } | { ok: false; reason: string }>;

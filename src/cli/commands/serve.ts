@@ -17,7 +17,15 @@ export function registerServe(program: Command, setExit: (code: number) => void)
         setExit(2);
         return;
       }
-      const service = await startService({ config });
+      let service;
+      try {
+        service = await startService({ config });
+      } catch (err) {
+        // One line naming what failed (an unreachable database names its host and the cause), no stack.
+        process.stderr.write(`bootgate serve: ${err instanceof Error ? err.message : String(err)}\n`);
+        setExit(1);
+        return;
+      }
       if (service.adminKeyFile !== undefined) {
         process.stderr.write(
           `bootgate: BOOTGATE_API_KEYS is not set; ${service.adminKeyGenerated ? 'generated an' : 'using the'} admin API key in ${service.adminKeyFile}\n`,

@@ -1,17 +1,21 @@
 /**
- * Webhook subscriptions, kept in memory and persisted to a small JSON file in the data directory
- * (`<dataDir>/webhooks.json`, mode 0600: it holds the HMAC secrets). The file is rewritten
- * atomically (temp file + rename) on every change.
+ * Webhook subscriptions, kept in the store so every replica delivers to the same set, with each
+ * HMAC secret sealed under the master key. A `<dataDir>/webhooks.json` left by an earlier version
+ * is imported once at start and renamed `webhooks.json.imported`.
  */
-import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
+import type { Store, WebhookDelivery } from '../../store/types.ts';
 import { fromBase64 } from '../../util/encoding.ts';
+import { openText, sealText } from '../../util/envelope.ts';
 
 export const WEBHOOKS_FILE = 'webhooks.json';
 export const WEBHOOK_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 export const MIN_WEBHOOK_SECRET_BYTES = 32;
 const MAX_WEBHOOKS = 100;
+/** sealText purpose of a webhook secret; the webhook id is the envelope's id. */
+const SEAL_PURPOSE = 'webhook';
 
 export const webhookUrlSchema = z
   .string()
@@ -38,80 +42,76 @@ const webhookSchema = z.object({
   secret: webhookSecretSchema,
   updatedAt: z.string(),
 });
-const fileSchema = z.object({ version: z.literal(1), webhooks: z.array(webhookSchema).max(MAX_WEBHOOKS) });
+const legacyFileSchema = z.object({ version: z.literal(1), webhooks: z.array(webhookSchema).max(MAX_WEBHOOKS) });
 
+/** A webhook as given by an admin: `secret` is base64 of the HMAC key, in clear. */
 export type WebhookConfig = z.infer<typeof webhookSchema>;
+/** What may be shown: never the secret. */
+export type WebhookView = Omit<WebhookConfig, 'secret'>;
 
 export class WebhookRegistryError extends Error {
   override readonly name = 'WebhookRegistryError';
 }
 
 export class WebhookRegistry {
-  private readonly hooks = new Map<string, WebhookConfig>();
-  private writing: Promise<void> = Promise.resolve();
+  private constructor(
+    private readonly store: Pick<Store, 'putWebhook' | 'deleteWebhook' | 'listWebhooks'>,
+    private readonly masterKey: Uint8Array,
+  ) {}
 
-  private constructor(private readonly file: string | null) {}
+  /** The registry over `store`; imports `<dataDir>/webhooks.json` when one is left from an earlier version. */
+  static async open(store: Pick<Store, 'putWebhook' | 'deleteWebhook' | 'listWebhooks'>, masterKey: Uint8Array, dataDir?: string): Promise<WebhookRegistry> {
+    const reg = new WebhookRegistry(store, masterKey);
+    if (dataDir !== undefined) await reg.importLegacyFile(path.join(dataDir, WEBHOOKS_FILE));
+    return reg;
+  }
 
-  /** Load `<dataDir>/webhooks.json` if present; `null` keeps everything in memory only. */
-  static async open(dataDir: string | null): Promise<WebhookRegistry> {
-    const reg = new WebhookRegistry(dataDir === null ? null : path.join(dataDir, WEBHOOKS_FILE));
-    if (reg.file === null) return reg;
+  private async importLegacyFile(file: string): Promise<void> {
     let text: string;
     try {
-      text = await readFile(reg.file, 'utf8');
+      text = await readFile(file, 'utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return reg;
-      throw new WebhookRegistryError(`cannot read ${reg.file}: ${(err as Error).message}`);
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw new WebhookRegistryError(`cannot read ${file}: ${(err as Error).message}`);
     }
     let json: unknown;
     try {
       json = JSON.parse(text);
     } catch {
-      throw new WebhookRegistryError(`${reg.file} is not JSON; fix or delete it`);
+      throw new WebhookRegistryError(`${file} is not JSON; fix or delete it`);
     }
-    const parsed = fileSchema.safeParse(json);
-    if (!parsed.success) throw new WebhookRegistryError(`${reg.file} is not a bootgate webhook file: ${parsed.error.issues[0]?.message ?? ''}`);
-    for (const h of parsed.data.webhooks) reg.hooks.set(h.id, h);
-    return reg;
+    const parsed = legacyFileSchema.safeParse(json);
+    if (!parsed.success) throw new WebhookRegistryError(`${file} is not a bootgate webhook file: ${parsed.error.issues[0]?.message ?? ''}`);
+    const existing = new Set((await this.store.listWebhooks()).map((w) => w.id));
+    for (const h of parsed.data.webhooks) if (!existing.has(h.id)) await this.store.putWebhook(this.sealed(h));
+    await rename(file, `${file}.imported`);
   }
 
-  list(): WebhookConfig[] {
-    return [...this.hooks.values()];
+  private sealed(h: WebhookConfig) {
+    return { id: h.id, url: h.url, secret: sealText(this.masterKey, SEAL_PURPOSE, h.id, h.secret), updatedAt: h.updatedAt };
   }
 
-  get(id: string): WebhookConfig | undefined {
-    return this.hooks.get(id);
+  async list(): Promise<WebhookView[]> {
+    return (await this.store.listWebhooks()).map(({ id, url, updatedAt }) => ({ id, url, updatedAt }));
   }
 
   async put(h: WebhookConfig): Promise<'created' | 'updated'> {
     const parsed = webhookSchema.parse(h);
-    const existed = this.hooks.has(parsed.id);
-    if (!existed && this.hooks.size >= MAX_WEBHOOKS) throw new WebhookRegistryError(`at most ${MAX_WEBHOOKS} webhooks`);
-    this.hooks.set(parsed.id, parsed);
-    await this.persist();
-    return existed ? 'updated' : 'created';
+    const hooks = await this.store.listWebhooks();
+    if (!hooks.some((w) => w.id === parsed.id) && hooks.length >= MAX_WEBHOOKS) throw new WebhookRegistryError(`at most ${MAX_WEBHOOKS} webhooks`);
+    return this.store.putWebhook(this.sealed(parsed));
   }
 
-  async delete(id: string): Promise<boolean> {
-    const existed = this.hooks.delete(id);
-    if (existed) await this.persist();
-    return existed;
+  delete(id: string): Promise<boolean> {
+    return this.store.deleteWebhook(id);
   }
 
-  /** Writes are serialised so the file always holds one complete snapshot. */
-  private persist(): Promise<void> {
-    const file = this.file;
-    if (file === null) return Promise.resolve();
-    const snapshot = JSON.stringify({ version: 1, webhooks: this.list() }, null, 2);
-    this.writing = this.writing
-      .catch(() => undefined)
-      .then(async () => {
-        await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-        const tmp = `${file}.${process.pid}.tmp`;
-        await writeFile(tmp, snapshot, { mode: 0o600 });
-        await chmod(tmp, 0o600);
-        await rename(tmp, file);
-      });
-    return this.writing;
+  /** The HMAC key of a claimed delivery, or null when its sealed secret does not open (wrong master key). */
+  secretOf(d: WebhookDelivery): Uint8Array | null {
+    try {
+      return fromBase64(openText(this.masterKey, SEAL_PURPOSE, d.webhookId, d.secret));
+    } catch {
+      return null;
+    }
   }
 }

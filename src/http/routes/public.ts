@@ -2,6 +2,7 @@
 import { Router } from 'express';
 import type { AppContext } from '../context.ts';
 import { sendError } from '../errors.ts';
+import { StoreError } from '../../store/errors.ts';
 
 export function publicRoutes(ctx: AppContext): Router {
   const r = Router();
@@ -14,7 +15,14 @@ export function publicRoutes(ctx: AppContext): Router {
   r.get('/metrics', async (_req, res) => {
     res.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
   });
-  r.get('/.well-known/jwks.json', (_req, res) => {
+  r.get('/.well-known/jwks.json', async (_req, res) => {
+    // Read from the store each time, so a rotation by another replica is published here at once.
+    // With the database unreachable the keys already known are served: tokens keep verifying.
+    try {
+      await ctx.keyring.refresh();
+    } catch (err) {
+      if (!(err instanceof StoreError)) throw err;
+    }
     // Short cache: relying parties pick up a rotation within a minute.
     res.setHeader('Cache-Control', 'public, max-age=60');
     res.json(ctx.keyring.jwks(ctx.now()));

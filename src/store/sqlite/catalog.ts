@@ -1,7 +1,8 @@
-/** Signing keys, golden profiles, secrets, key releases and trust events in SQLite. */
+/** Signing keys, golden profiles, secrets, key releases, trust events and shared settings in SQLite. */
 import type Database from 'better-sqlite3';
 import type { ProfileRecord, ReleaseRecord, SecretRecord, SigningKeyRecord, TrustEventRecord } from '../types.ts';
 import { optionalJson, parseJson } from './json.ts';
+import { compareVersions } from '../profile-versions.ts';
 
 interface KeyRow {
   kid: string;
@@ -36,7 +37,7 @@ interface ReleaseRow {
   reason: string;
   at: string;
 }
-interface EventRow {
+export interface EventRow {
   seq: number;
   host_id: string;
   kind: TrustEventRecord['kind'];
@@ -56,7 +57,7 @@ function profileFromRow(r: ProfileRow): ProfileRecord {
   return { name: r.name, version: r.version, document: r.document, source: r.source, storedAt: r.stored_at };
 }
 
-function eventFromRow(r: EventRow): TrustEventRecord {
+export function eventFromRow(r: EventRow): TrustEventRecord {
   const e: TrustEventRecord = { seq: r.seq, hostId: r.host_id, kind: r.kind, at: r.at };
   if (r.appraisal_id !== null) e.appraisalId = r.appraisal_id;
   const detail = optionalJson<unknown>(r.detail);
@@ -64,33 +65,11 @@ function eventFromRow(r: EventRow): TrustEventRecord {
   return e;
 }
 
-/**
- * Orders profile versions: dotted numeric parts compare as numbers ("1.10" > "1.9"),
- * anything else as text, so "latest" does not depend on the order versions were stored.
- */
-export function compareVersions(a: string, b: string): number {
-  const pa = a.split(/[.\-+]/);
-  const pb = b.split(/[.\-+]/);
-  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
-    const x = pa[i];
-    const y = pb[i];
-    if (x === undefined) return -1;
-    if (y === undefined) return 1;
-    const nx = /^\d+$/.test(x) ? Number(x) : NaN;
-    const ny = /^\d+$/.test(y) ? Number(y) : NaN;
-    if (!Number.isNaN(nx) && !Number.isNaN(ny)) {
-      if (nx !== ny) return nx < ny ? -1 : 1;
-    } else if (x !== y) {
-      return x < y ? -1 : 1;
-    }
-  }
-  return 0;
-}
-
 export class CatalogTables {
   private readonly selectKeys;
   private readonly insertKey;
   private readonly updateKeyRetired;
+  private readonly updateKeyPrivate;
   private readonly upsertProfile;
   private readonly selectProfile;
   private readonly selectVersionNames;
@@ -102,6 +81,8 @@ export class CatalogTables {
   private readonly selectReleasesFor;
   private readonly insertEvent;
   private readonly selectEventsAfter;
+  private readonly selectSetting;
+  private readonly insertSetting;
 
   constructor(db: Database.Database) {
     this.selectKeys = db.prepare<[], KeyRow>('SELECT * FROM signing_keys ORDER BY created_at, kid');
@@ -110,6 +91,7 @@ export class CatalogTables {
     this.updateKeyRetired = db.prepare(
       'UPDATE signing_keys SET retired_at = COALESCE(retired_at, ?), retire_after = COALESCE(retire_after, ?) WHERE kid = ?',
     );
+    this.updateKeyPrivate = db.prepare('UPDATE signing_keys SET private_jwk = ? WHERE kid = ? AND private_jwk = ?');
     this.upsertProfile = db.prepare(`INSERT INTO profiles (name, version, document, source, stored_at) VALUES (?, ?, ?, ?, ?)
       ON CONFLICT(name, version) DO UPDATE SET document = excluded.document, source = excluded.source, stored_at = excluded.stored_at`);
     this.selectProfile = db.prepare<[string, string], ProfileRow>('SELECT * FROM profiles WHERE name = ? AND version = ?');
@@ -129,6 +111,8 @@ export class CatalogTables {
     this.selectEventsAfter = db.prepare<[number, number], EventRow>(
       'SELECT * FROM trust_events WHERE seq > ? ORDER BY seq LIMIT ?',
     );
+    this.selectSetting = db.prepare<[string], { value: string }>('SELECT value FROM settings WHERE name = ?');
+    this.insertSetting = db.prepare('INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT(name) DO NOTHING');
   }
 
   listKeys(): SigningKeyRecord[] {
@@ -139,6 +123,9 @@ export class CatalogTables {
   }
   retireKey(kid: string, at: Date, after: Date): void {
     this.updateKeyRetired.run(at.toISOString(), after.toISOString(), kid);
+  }
+  resealKey(kid: string, expected: string, privateJwk: string): boolean {
+    return this.updateKeyPrivate.run(privateJwk, kid, expected).changes > 0;
   }
 
   putProfile(p: ProfileRecord): void {
@@ -209,5 +196,15 @@ export class CatalogTables {
   }
   eventsAfter(seq: number, limit: number): TrustEventRecord[] {
     return this.selectEventsAfter.all(seq, limit).map(eventFromRow);
+  }
+
+  getSetting(name: string): string | undefined {
+    return this.selectSetting.get(name)?.value;
+  }
+  putSettingIfAbsent(name: string, value: string): string {
+    this.insertSetting.run(name, value);
+    const stored = this.selectSetting.get(name);
+    if (!stored) throw new Error(`setting ${name} vanished inside its own transaction`);
+    return stored.value;
   }
 }

@@ -141,6 +141,36 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX appraisals_host_counted ON appraisals(host_id, rejected, seq);
     `,
   },
+  {
+    version: 4,
+    name: 'webhooks and their delivery outbox, shared settings',
+    sql: `
+      CREATE TABLE webhooks (
+        id         TEXT PRIMARY KEY,
+        url        TEXT NOT NULL,
+        secret     TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+      -- A delivery is written with its trust event, in the same transaction, and removed once
+      -- delivered or given up: an event acknowledged is never lost for a webhook.
+      CREATE TABLE webhook_deliveries (
+        delivery_id     INTEGER PRIMARY KEY AUTOINCREMENT,
+        webhook_id      TEXT NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
+        seq             INTEGER NOT NULL REFERENCES trust_events(seq),
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT NOT NULL,
+        lease_owner     TEXT,
+        lease_until     TEXT
+      );
+      CREATE INDEX webhook_deliveries_due ON webhook_deliveries(next_attempt_at);
+      CREATE INDEX webhook_deliveries_hook ON webhook_deliveries(webhook_id);
+
+      CREATE TABLE settings (
+        name  TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      );
+    `,
+  },
 ];
 
 /** Applies every migration newer than the database's version; returns the versions applied. */

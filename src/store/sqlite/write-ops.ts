@@ -3,15 +3,17 @@ import type Database from 'better-sqlite3';
 import { HostTables } from './hosts.ts';
 import { AttestationTables } from './attestations.ts';
 import { CatalogTables } from './catalog.ts';
+import { WebhookTables } from './webhooks.ts';
 
 export interface Tables {
   hosts: HostTables;
   attestations: AttestationTables;
   catalog: CatalogTables;
+  webhooks: WebhookTables;
 }
 
 export function openTables(db: Database.Database): Tables {
-  return { hosts: new HostTables(db), attestations: new AttestationTables(db), catalog: new CatalogTables(db) };
+  return { hosts: new HostTables(db), attestations: new AttestationTables(db), catalog: new CatalogTables(db), webhooks: new WebhookTables(db) };
 }
 
 export const WRITE_OPS = {
@@ -29,10 +31,19 @@ export const WRITE_OPS = {
     t.attestations.revokeToken(jti, hostId, at, expiresAt),
   putSigningKey: (t: Tables, k: Parameters<CatalogTables['putKey']>[0]) => t.catalog.putKey(k),
   retireSigningKey: (t: Tables, kid: string, at: Date, after: Date) => t.catalog.retireKey(kid, at, after),
+  resealSigningKey: (t: Tables, kid: string, expected: string, privateJwk: string) => t.catalog.resealKey(kid, expected, privateJwk),
   putProfile: (t: Tables, p: Parameters<CatalogTables['putProfile']>[0]) => t.catalog.putProfile(p),
   putSecret: (t: Tables, s: Parameters<CatalogTables['putSecret']>[0]) => t.catalog.putSecret(s),
   recordRelease: (t: Tables, r: Parameters<CatalogTables['recordRelease']>[0]) => t.catalog.recordRelease(r),
-  appendTrustEvent: (t: Tables, e: Parameters<CatalogTables['appendEvent']>[0]) => t.catalog.appendEvent(e),
+  appendTrustEvent: (t: Tables, e: Parameters<CatalogTables['appendEvent']>[0]) => {
+    const stored = t.catalog.appendEvent(e);
+    return { event: stored, deliveries: t.webhooks.enqueueFor(stored) };
+  },
+  putWebhook: (t: Tables, w: Parameters<WebhookTables['put']>[0]) => t.webhooks.put(w),
+  deleteWebhook: (t: Tables, id: string) => t.webhooks.delete(id),
+  claimWebhookDeliveries: (t: Tables, owner: string, now: Date, leaseUntil: Date, limit: number) => t.webhooks.claim(owner, now, leaseUntil, limit),
+  finishWebhookDelivery: (t: Tables, id: number, owner: string, retryAt: Date | null) => t.webhooks.finish(id, owner, retryAt),
+  putSettingIfAbsent: (t: Tables, name: string, value: string) => t.catalog.putSettingIfAbsent(name, value),
 } as const;
 
 export type WriteOpName = keyof typeof WRITE_OPS;
