@@ -1,12 +1,13 @@
 /**
- * Webhooks: admin API and persistence, signed deliveries to a local receiver on 127.0.0.1,
- * retries with exponential backoff, and delivery off the request path.
+ * Webhooks: admin API and persistence in the store (secrets sealed), signed deliveries to a local
+ * receiver on 127.0.0.1, retries with exponential backoff, delivery off the request path, and one
+ * delivery per event across several dispatchers sharing the outbox (replicas).
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
@@ -18,11 +19,13 @@ import {
   withTrustEventNotifications,
   type DeliveryReport,
 } from '../src/events/index.ts';
+import { openSqliteStore, type SqliteStore } from '../src/store/sqlite.ts';
 import type { Store } from '../src/store/types.ts';
 import { toBase64 } from '../src/util/encoding.ts';
-import { FakeStore, fakeRequireRole, listen, testApp, testJsonBody } from './helpers/broker-fakes.ts';
+import { fakeRequireRole, listen, testApp, testJsonBody } from './helpers/broker-fakes.ts';
 
 const SECRET = new Uint8Array(randomBytes(32));
+const MASTER = new Uint8Array(randomBytes(32));
 const ADMIN = { 'x-test-role': 'admin', 'content-type': 'application/json' };
 
 interface Received {
@@ -57,7 +60,7 @@ async function receiver(statuses: number[] = [], hold?: Promise<void>): Promise<
 }
 
 let dataDir: string;
-let raw: FakeStore;
+let raw: SqliteStore;
 let hub: TrustEventHub;
 let store: Store;
 let registry: WebhookRegistry;
@@ -66,15 +69,16 @@ const cleanups: Array<() => Promise<void> | void> = [];
 
 beforeEach(async () => {
   dataDir = mkdtempSync(path.join(tmpdir(), 'bootgate-webhooks-'));
-  raw = new FakeStore();
+  raw = openSqliteStore(path.join(dataDir, 'bootgate.db'));
   hub = new TrustEventHub();
-  store = withTrustEventNotifications(raw.asStore(), hub);
-  registry = await WebhookRegistry.open(dataDir);
+  store = withTrustEventNotifications(raw, hub);
+  registry = await WebhookRegistry.open(store, MASTER);
   api = await listen(testApp(createEventsRouter({ store, hub, requireRole: fakeRequireRole, webhooks: registry, jsonBody: testJsonBody })));
 });
 afterEach(async () => {
-  for (const c of cleanups.splice(0)) await c();
+  for (const c of cleanups.splice(0).reverse()) await c();
   await api.close();
+  await raw.close();
   rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -82,32 +86,30 @@ function putHook(id: string, body: unknown, headers: Record<string, string> = AD
   return fetch(`${api.url}/v1/webhooks/${id}`, { method: 'PUT', headers, body: JSON.stringify(body) });
 }
 
-function dispatcher(opts: ConstructorParameters<typeof WebhookDispatcher>[1] = {}): { d: WebhookDispatcher; reports: DeliveryReport[]; sleeps: number[] } {
+function dispatcher(opts: ConstructorParameters<typeof WebhookDispatcher>[2] = {}): { d: WebhookDispatcher; reports: DeliveryReport[] } {
   const reports: DeliveryReport[] = [];
-  const sleeps: number[] = [];
-  const d = new WebhookDispatcher(registry, {
-    onDelivery: (r) => reports.push(r),
-    // Record the backoff instead of waiting it out: the schedule is asserted, not timed.
-    sleep: async (ms) => {
-      sleeps.push(ms);
-    },
-    ...opts,
-  });
-  cleanups.push(d.attach(hub), () => d.close());
-  return { d, reports, sleeps };
+  const d = new WebhookDispatcher(store, registry, { onDelivery: (r) => reports.push(r), pollMs: 50, ...opts });
+  const detach = d.attach(hub);
+  d.start();
+  cleanups.push(() => d.close(), detach);
+  return { d, reports };
 }
 
+const event = (kind: 'trusted' | 'untrusted' | 'revoked' | 'expired', at = new Date().toISOString()) => ({ hostId: 'h1', kind, at });
+
 describe('webhook admin API', () => {
-  it('PUT creates then updates, persists to <dataDir>/webhooks.json (0600), DELETE removes; secrets never listed', async () => {
+  it('PUT creates then updates, persists in the store with the secret sealed, DELETE removes; secrets never listed', async () => {
     const rx = await receiver();
     cleanups.push(rx.close);
     expect((await putHook('ops', { url: rx.url, secret: toBase64(SECRET) })).status).toBe(201);
     expect((await putHook('ops', { url: `${rx.url}2`, secret: toBase64(SECRET) })).status).toBe(200);
-    const file = path.join(dataDir, 'webhooks.json');
-    expect(statSync(file).mode & 0o777).toBe(0o600);
-    const reopened = await WebhookRegistry.open(dataDir);
-    expect(reopened.list()).toEqual([expect.objectContaining({ id: 'ops', url: `${rx.url}2`, secret: toBase64(SECRET) })]);
-    expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ version: 1 });
+    const stored = await raw.listWebhooks();
+    expect(stored).toEqual([expect.objectContaining({ id: 'ops', url: `${rx.url}2` })]);
+    // At rest the secret is an envelope under the master key, not the secret.
+    expect(stored[0]?.secret).not.toContain(toBase64(SECRET));
+    expect(Buffer.from(stored[0]!.secret, 'base64').includes(Buffer.from(SECRET))).toBe(false);
+    const reopened = await WebhookRegistry.open(raw, MASTER);
+    expect(await reopened.list()).toEqual([{ id: 'ops', url: `${rx.url}2`, updatedAt: expect.any(String) }]);
 
     const listed = await (await fetch(`${api.url}/v1/webhooks`, { headers: ADMIN })).json();
     expect(listed).toEqual({ webhooks: [{ id: 'ops', url: `${rx.url}2`, updatedAt: expect.any(String) }] });
@@ -115,7 +117,17 @@ describe('webhook admin API', () => {
 
     expect((await fetch(`${api.url}/v1/webhooks/ops`, { method: 'DELETE', headers: ADMIN })).status).toBe(204);
     expect((await fetch(`${api.url}/v1/webhooks/ops`, { method: 'DELETE', headers: ADMIN })).status).toBe(404);
-    expect((await WebhookRegistry.open(dataDir)).list()).toEqual([]);
+    expect(await raw.listWebhooks()).toEqual([]);
+  });
+
+  it('imports a webhooks.json left by an earlier version once, sealing its secrets, and renames the file', async () => {
+    const file = path.join(dataDir, 'webhooks.json');
+    writeFileSync(file, JSON.stringify({ version: 1, webhooks: [{ id: 'old', url: 'http://127.0.0.1:9/x', secret: toBase64(SECRET), updatedAt: '2026-01-01T00:00:00.000Z' }] }), { mode: 0o600 });
+    const reg = await WebhookRegistry.open(raw, MASTER, dataDir);
+    expect(await reg.list()).toEqual([{ id: 'old', url: 'http://127.0.0.1:9/x', updatedAt: '2026-01-01T00:00:00.000Z' }]);
+    expect(existsSync(file)).toBe(false);
+    expect(existsSync(`${file}.imported`)).toBe(true);
+    expect((await raw.listWebhooks())[0]?.secret).not.toBe(toBase64(SECRET));
   });
 
   it.each([
@@ -128,7 +140,7 @@ describe('webhook admin API', () => {
     const res = await putHook('ops', body);
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ error: { code: 'invalid_request' } });
-    expect(registry.list()).toEqual([]);
+    expect(await registry.list()).toEqual([]);
   });
 
   it('needs the admin role', async () => {
@@ -160,21 +172,24 @@ describe('webhook delivery', () => {
       expect(verifyWebhookSignature(SECRET, Buffer.concat([g!.body, Buffer.from(' ')]), sig)).toBe(false);
     }
     expect(reports.every((r) => r.ok && r.attempt === 1)).toBe(true);
+    expect(await raw.pendingWebhookDeliveries()).toBe(0);
   });
 
   it('retries a failing webhook with exponential backoff until it accepts', async () => {
     const rx = await receiver([500, 503]);
     cleanups.push(rx.close);
     await putHook('flaky', { url: rx.url, secret: toBase64(SECRET) });
-    const { d, reports, sleeps } = dispatcher({ baseDelayMs: 100, maxAttempts: 5 });
-    await store.appendTrustEvent({ hostId: 'h1', kind: 'revoked', at: '2026-11-23T18:00:00.000Z' });
+    const { d, reports } = dispatcher({ baseDelayMs: 100, maxAttempts: 5 });
+    const t0 = Date.now();
+    await store.appendTrustEvent(event('revoked'));
     await d.idle();
     expect(reports.map((r) => [r.attempt, r.ok, r.status, r.retryInMs])).toEqual([
       [1, false, 500, 100],
       [2, false, 503, 200],
       [3, true, 200, undefined],
     ]);
-    expect(sleeps).toEqual([100, 200]);
+    // The retries waited their backoff (100 + 200 ms), kept in the store's schedule.
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(300);
     expect(rx.got).toHaveLength(3);
     // Every attempt carries the same body and a valid signature.
     expect(new Set(rx.got.map((g) => g.body.toString()))).toHaveProperty('size', 1);
@@ -186,21 +201,21 @@ describe('webhook delivery', () => {
     cleanups.push(rx.close);
     await putHook('down', { url: rx.url, secret: toBase64(SECRET) });
     await putHook('gone', { url: 'http://127.0.0.1:1/hook', secret: toBase64(SECRET) });
-    const { d, reports, sleeps } = dispatcher({ baseDelayMs: 100, maxDelayMs: 300, maxAttempts: 4 });
-    await store.appendTrustEvent({ hostId: 'h1', kind: 'expired', at: '2026-11-23T18:00:00.000Z' });
+    const { d, reports } = dispatcher({ baseDelayMs: 50, maxDelayMs: 100, maxAttempts: 4 });
+    await store.appendTrustEvent(event('expired'));
     await d.idle();
     const down = reports.filter((r) => r.webhookId === 'down');
     expect(down.map((r) => [r.attempt, r.ok, r.retryInMs])).toEqual([
-      [1, false, 100],
-      [2, false, 200],
-      [3, false, 300],
+      [1, false, 50],
+      [2, false, 100],
+      [3, false, 100],
       [4, false, undefined],
     ]);
     expect(rx.got).toHaveLength(4);
     const gone = reports.filter((r) => r.webhookId === 'gone');
     expect(gone).toHaveLength(4);
     expect(gone.every((r) => !r.ok && r.error === 'connection failed')).toBe(true);
-    expect(sleeps.sort((a, b) => a - b)).toEqual([100, 100, 200, 200, 300, 300]);
+    expect(await raw.pendingWebhookDeliveries()).toBe(0);
   });
 
   it('stops retrying a webhook deleted while it was backing off', async () => {
@@ -208,27 +223,43 @@ describe('webhook delivery', () => {
     cleanups.push(rx.close);
     await putHook('temp', { url: rx.url, secret: toBase64(SECRET) });
     const { d, reports } = dispatcher({
-      baseDelayMs: 100,
+      baseDelayMs: 200,
       maxAttempts: 5,
-      sleep: async () => {
-        await registry.delete('temp');
+      onDelivery: (r) => {
+        reports.push(r);
+        void registry.delete('temp');
       },
     });
-    await store.appendTrustEvent({ hostId: 'h1', kind: 'trusted', at: '2026-11-23T18:00:00.000Z' });
+    await store.appendTrustEvent(event('trusted'));
     await d.idle();
     expect(reports).toHaveLength(1);
     expect(rx.got).toHaveLength(1);
   });
 
-  it('an event published twice (wrapped store and an explicit onTrustEvent) is delivered once', async () => {
+  it('an event appended before any dispatcher runs is delivered once one starts (the outbox keeps it)', async () => {
     const rx = await receiver();
     cleanups.push(rx.close);
     await putHook('ops', { url: rx.url, secret: toBase64(SECRET) });
-    const { d } = dispatcher();
-    const e = await store.appendTrustEvent({ hostId: 'h1', kind: 'revoked', at: '2026-11-23T18:00:00.000Z' });
+    const e = await store.appendTrustEvent(event('revoked'));
     hub.publish(e);
+    expect(await raw.pendingWebhookDeliveries()).toBe(1);
+    const { d } = dispatcher();
     await d.idle();
-    expect(rx.got).toHaveLength(1);
+    expect(rx.got.map((g) => Number(g.headers['x-bootgate-event-seq']))).toEqual([e.seq]);
+  });
+
+  it('several dispatchers on one outbox (replicas) deliver each event once', async () => {
+    const rx = await receiver();
+    cleanups.push(rx.close);
+    await putHook('ops', { url: rx.url, secret: toBase64(SECRET) });
+    const all = [dispatcher({ owner: 'replica-a' }), dispatcher({ owner: 'replica-b' }), dispatcher({ owner: 'replica-c' })];
+    const seqs: number[] = [];
+    for (let i = 0; i < 30; i++) seqs.push((await store.appendTrustEvent(event(i % 2 ? 'trusted' : 'untrusted'))).seq);
+    for (const { d } of all) d.poke();
+    await all[0]!.d.idle();
+    for (const { d } of all) await d.idle();
+    const got = rx.got.map((g) => Number(g.headers['x-bootgate-event-seq'])).sort((a, b) => a - b);
+    expect(got).toEqual(seqs);
   });
 
   it('never blocks the request path: the append resolves while the receiver is still holding the delivery', async () => {
@@ -238,7 +269,7 @@ describe('webhook delivery', () => {
     cleanups.push(rx.close);
     await putHook('slow', { url: rx.url, secret: toBase64(SECRET) });
     const { d, reports } = dispatcher();
-    const e = await store.appendTrustEvent({ hostId: 'h1', kind: 'trusted', at: '2026-11-23T18:00:00.000Z' });
+    const e = await store.appendTrustEvent(event('trusted'));
     expect(e.seq).toBe(1);
     expect(reports).toHaveLength(0); // appended and answered; the delivery is still in flight
     release();

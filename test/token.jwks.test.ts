@@ -1,10 +1,10 @@
 /** Attestation tokens: verifiable with the JWKS alone, TTL, expiry, key persistence and rotation. */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify, calculateJwkThumbprint, type JWK } from 'jose';
+import { createRemoteJWKSet, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify, calculateJwkThumbprint, type JWK } from 'jose';
 import { createSimHost, HostAgent } from '../tpm-sim/index.ts';
 import { openSqliteStore } from '../src/store/sqlite.ts';
-import { SigningKeyring, rotateSigningKey } from '../src/token/keys.ts';
+import { KeyringError, SigningKeyring, rotateSigningKey } from '../src/token/keys.ts';
 import { issueAttestationToken } from '../src/token/attestation-token.ts';
 import { startTestServer, SIM_PROFILE, type TestServer } from './helpers/server.ts';
 
@@ -111,6 +111,41 @@ describe('signing keyring', () => {
     const t = await issueAttestationToken(c, { issuer: 'x', ttlSeconds: 60, now: new Date() }, { hostId: 'h', appraisalId: 'a', profile: 'p@1', akName: '00', pcrDigest: '11', bindingKeyThumbprint: 'j' });
     expect(t.expiresAt.getTime() - t.issuedAt.getTime()).toBe(60_000);
     expect(JSON.parse(Buffer.from(t.token.split('.')[1]!, 'base64url').toString())).toMatchObject({ cnf: { jkt: 'j' }, pcrDigest: '11', ak: '00' });
+    await store.close();
+  });
+
+  it('keeps private keys sealed under the master key, seals rows stored in clear, and refuses another master key', async () => {
+    const store = openSqliteStore(':memory:');
+    const ring = await SigningKeyring.open(store, { tokenTtlSeconds: 60, masterKey: MASTER });
+    const [stored] = await store.listSigningKeys();
+    expect(stored?.privateJwk).not.toContain('"d"');
+    expect(() => JSON.parse(stored!.privateJwk)).toThrow();
+    // A row written before keys were sealed: the private JWK in clear.
+    const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+    const pub = await exportJWK(publicKey);
+    const kid = await calculateJwkThumbprint(pub, 'sha256');
+    const clear = JSON.stringify({ ...(await exportJWK(privateKey)), kid, alg: 'ES256' });
+    await store.putSigningKey({ kid, privateJwk: clear, publicJwk: JSON.stringify({ ...pub, kid, alg: 'ES256', use: 'sig' }), createdAt: new Date(Date.now() + 1000).toISOString() });
+    const reopened = await SigningKeyring.open(store, { tokenTtlSeconds: 60, masterKey: MASTER });
+    expect(reopened.current().kid).toBe(kid);
+    const legacy = (await store.listSigningKeys()).find((k) => k.kid === kid);
+    expect(legacy?.privateJwk).not.toBe(clear);
+    expect(legacy?.privateJwk).not.toContain('"d"');
+    await expect(SigningKeyring.open(store, { tokenTtlSeconds: 60, masterKey: new Uint8Array(randomBytes(32)) })).rejects.toBeInstanceOf(KeyringError);
+    expect(ring.current().kid).toBe(stored?.kid);
+    await store.close();
+  });
+
+  it('refresh() picks up a rotation made through another keyring on the same store (another replica)', async () => {
+    const store = openSqliteStore(':memory:');
+    const a = await SigningKeyring.open(store, { tokenTtlSeconds: 60, masterKey: MASTER });
+    const b = await SigningKeyring.open(store, { tokenTtlSeconds: 60, masterKey: MASTER });
+    const oldKid = a.current().kid;
+    const newKid = await a.rotate(new Date());
+    expect(b.current().kid).toBe(oldKid);
+    await b.refresh();
+    expect(b.current().kid).toBe(newKid);
+    expect(b.jwks().keys.map((k) => k.kid).sort()).toEqual([oldKid, newKid].sort());
     await store.close();
   });
 });
