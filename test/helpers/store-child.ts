@@ -1,14 +1,18 @@
 /**
- * Child process for the store tests: opens the SQLite store at argv[2] and runs one job, printing
- * a line per acknowledged write so the parent knows what the store promised.
+ * Child process for the store tests: opens the store at argv[2] (a SQLite file, or a postgres://
+ * URL) and runs one job, printing a line per acknowledged write so the parent knows what the
+ * store promised.
  *   consume <nonceHash> <hostId>   consume once, print the outcome
  *   write <hostId>                 record appraisals forever, printing "ack <appraisalId>" after each
  */
 import { openSqliteStore } from '../../src/store/sqlite.ts';
+import { openPostgresStore } from '../../src/store/postgres.ts';
+import { parseDatabaseUrl } from '../../src/config.ts';
+import type { Store } from '../../src/store/types.ts';
 
-const [file, job, a, b] = process.argv.slice(2);
-if (!file || !job) throw new Error('usage: store-child <db> <job> ...');
-const store = openSqliteStore(file);
+const [location, job, a, b] = process.argv.slice(2);
+if (!location || !job) throw new Error('usage: store-child <db file | postgres url> <job> ...');
+const store: Store = /^postgres(ql)?:/.test(location) ? await openPostgresStore(parseDatabaseUrl(location)) : openSqliteStore(location);
 
 if (job === 'consume' && a && b) {
   // Wait for the parent's go signal so the children race for real.
