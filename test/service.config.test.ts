@@ -65,3 +65,41 @@ describe('loadConfig', () => {
     }
   });
 });
+
+describe('BOOTGATE_DATABASE_URL', () => {
+  it('is unset by default (SQLite in the data directory) and keeps a valid URL, with a display form that hides the password', () => {
+    expect(loadConfig({}).database).toBeUndefined();
+    const d = loadConfig({ BOOTGATE_DATABASE_URL: 'postgres://bootgate:hunter2@db.example:5433/bootgate?sslmode=require' }).database;
+    expect(d).toEqual({
+      url: 'postgres://bootgate:hunter2@db.example:5433/bootgate?sslmode=require',
+      display: 'postgres://bootgate:***@db.example:5433/bootgate?sslmode=require',
+      target: 'db.example:5433',
+    });
+    expect(loadConfig({ BOOTGATE_DATABASE_URL: 'postgresql://db.example/bootgate' }).database?.target).toBe('db.example:5432');
+    expect(loadConfig({ BOOTGATE_DATABASE_URL: 'postgres:///bootgate?host=/var/run/postgresql' }).database?.target).toBe('/var/run/postgresql:5432');
+  });
+
+  it.each([
+    ['another scheme', 'mysql://bootgate:hunter2@db.example/bootgate', /the scheme is "mysql:", not postgres:/],
+    ['no database name', 'postgres://bootgate:hunter2@db.example:5432', /names no database/],
+    ['an empty database name', 'postgres://bootgate:hunter2@db.example/', /names no database/],
+    ['a path below the database', 'postgres://bootgate:hunter2@db.example/a/b', /names no database/],
+    ['no host', 'postgres://bootgate:hunter2@/bootgate', /not a URL|names no host/],
+    ['not a URL', 'bootgate hunter2 at db.example', /not a URL/],
+    ['a URL without a scheme', 'db.example:5432/bootgate', /the scheme is "db.example:", not postgres:/],
+    ['a port that is not a number', 'postgres://bootgate:hunter2@db.example:54x/bootgate', /not a URL/],
+    ['an unknown parameter', 'postgres://bootgate:hunter2@db.example/bootgate?sslmod=require', /unknown parameter "sslmod"/],
+    ['a database name that is not percent-encoding', 'postgres://bootgate:hunter2@db.example/%zz', /not valid percent-encoding/],
+  ])('refuses %s, naming the variable and never the password', (_what, url, message) => {
+    let err: unknown;
+    try {
+      loadConfig({ BOOTGATE_DATABASE_URL: url });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toMatch(/^BOOTGATE_DATABASE_URL: /);
+    expect((err as Error).message).toMatch(message);
+    expect((err as Error).message).not.toContain('hunter2');
+  });
+});
