@@ -7,6 +7,7 @@
  *                  directly (nonce, quote, attest) for 3 s; reply {type:'inproc', ...}
  *   {cmd:'stop'}   stop the service and exit
  * Logs at info level to a file in the data directory, as a production server would log.
+ * BOOTGATE_DATABASE_URL and BOOTGATE_MASTER_KEY in its environment put it on PostgreSQL (bench/replicas.ts).
  * BENCH_SERVICE_CPU_PROF=<dir> writes a CPU profile of the main thread for each measured window.
  */
 import { subscribe } from 'node:diagnostics_channel';
@@ -64,6 +65,8 @@ const config = loadConfig({
   BOOTGATE_API_KEYS: `admin:${adminKey}`,
   BOOTGATE_RATE_LIMIT: '0',
   BOOTGATE_LOG_LEVEL: 'info',
+  ...(process.env.BOOTGATE_DATABASE_URL ? { BOOTGATE_DATABASE_URL: process.env.BOOTGATE_DATABASE_URL } : {}),
+  ...(process.env.BOOTGATE_MASTER_KEY ? { BOOTGATE_MASTER_KEY: process.env.BOOTGATE_MASTER_KEY } : {}),
 });
 const logger = pino({ level: 'info', base: { service: 'bootgate' } }, pino.destination({ dest: join(dataDir, 'server.log'), sync: false }));
 const service = await startService({ config, logger, appraisalWorkers: Number(workers), onAppraised: (t) => {
@@ -157,6 +160,8 @@ process.on('message', async (msg: { cmd: string }) => {
       httpMs: Object.fromEntries([...http.entries()].map(([k, v]) => [k, summary(v)])),
       eventLoopUtilization: round(performance.eventLoopUtilization(eluMark).utilization),
       cpuCoresBusy: round((cpu.user + cpu.system) / 1000 / wallMs),
+      cpuMs: round((cpu.user + cpu.system) / 1000),
+      attestations: attests,
       cpuMsPerAttestation: attests === 0 ? null : round((cpu.user + cpu.system) / 1000 / attests),
     });
   } else if (msg.cmd === 'inproc') {

@@ -13,22 +13,16 @@
  *  - server-side stage timings (from the service's onAppraised hook) and HTTP time per route.
  * BENCH_SERVICE_CPU_PROF=<dir> writes CPU profiles of the server's main thread, one per measured window, into <dir>.
  */
-import { fork, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
-import { Agent, request } from 'node:http';
 import os, { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseEventLog, replayEventLog } from '../src/eventlog/index.ts';
-import { bootWithLog, REAL_LOG } from './real-log-host.ts';
-import { learnProfile } from '../src/golden/index.ts';
 import { openSqliteStore } from '../src/store/sqlite.ts';
 import { SigningKeyring } from '../src/token/keys.ts';
 import { issueAttestationToken } from '../src/token/attestation-token.ts';
-import { createSimHost, HostAgent, type SimHost } from '../tpm-sim/index.ts';
+import { b64, client, closedLoop, enrollHosts, flowOver, openLoop, round, startChild, type ServerChild } from './load.ts';
 
-const here = fileURLToPath(new URL('.', import.meta.url));
 const HOSTS = 64;
 // BENCH_SERVICE_CONCURRENCY=64: only that closed loop and no fixed-load run (quick A/B comparisons).
 const QUICK = process.env.BENCH_SERVICE_CONCURRENCY;
@@ -37,109 +31,8 @@ const WINDOW_MS = 5000;
 const WARMUP_MS = 2000;
 const FLOOR_MS = 3000;
 
-const round = (x: number, d = 2): number => Math.round(x * 10 ** d) / 10 ** d;
-function pct(sorted: number[], p: number): number {
-  return sorted.length === 0 ? NaN : round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN);
-}
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-interface ServerChild {
-  url: string;
-  ask(cmd: string): Promise<Record<string, unknown>>;
-  stop(): Promise<void>;
-}
-
 async function startServerChild(dataDir: string, adminKey: string, workers: number): Promise<ServerChild> {
   return startChild('service-server.ts', [dataDir, adminKey, String(workers)]);
-}
-
-/** Forks bench/<script> and waits for its {type:'ready', url}; ask(cmd) awaits the reply of that type. */
-async function startChild(script: string, args: string[]): Promise<ServerChild> {
-  const prof = process.env.BENCH_SERVICE_CPU_PROF;
-  const child: ChildProcess = fork(join(here, script), args, {
-    execArgv: ['--import', 'tsx'],
-    env: { ...process.env, ...(prof ? { BENCH_SERVICE_CPU_PROF: resolve(prof) } : {}) },
-    // stdout ignored: bench/run.ts prints one JSON document there.
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-  });
-  const next = (type: string) =>
-    new Promise<Record<string, unknown>>((res, rej) => {
-      const onMsg = (m: Record<string, unknown>) => {
-        if (m.type !== type) return;
-        child.off('message', onMsg);
-        child.off('exit', onExit);
-        res(m);
-      };
-      const onExit = (code: number | null) => rej(new Error(`bench server exited (${code}) before '${type}'`));
-      child.on('message', onMsg);
-      child.once('exit', onExit);
-    });
-  const ready = await next('ready');
-  return {
-    url: String(ready.url),
-    ask: (cmd) => {
-      const p = next(cmd);
-      child.send({ cmd });
-      return p;
-    },
-    stop: () =>
-      new Promise<void>((res) => {
-        if (child.exitCode !== null) return res();
-        child.once('exit', () => res());
-        child.send({ cmd: 'stop' });
-        setTimeout(() => child.kill('SIGKILL'), 5000).unref();
-      }),
-  };
-}
-
-/**
- * A keep-alive HTTP client. A body is given as Buffers written one after another: the event log
- * part is encoded once per host, so the load generator does not re-encode 37 KB per request.
- */
-function client(base: string, sockets: number) {
-  const url = new URL(base);
-  const agent = new Agent({ keepAlive: true, maxSockets: sockets });
-  return (path: string, body?: Buffer[]): Promise<{ status: number; json: Record<string, unknown> }> =>
-    new Promise((res, rej) => {
-      const req = request(
-        {
-          agent,
-          host: url.hostname,
-          port: url.port,
-          method: 'POST',
-          path,
-          headers: body === undefined ? {} : { 'content-type': 'application/json', 'content-length': body.reduce((n, b) => n + b.length, 0) },
-        },
-        (r) => {
-          const chunks: Buffer[] = [];
-          r.on('data', (c: Buffer) => chunks.push(c));
-          r.on('end', () => {
-            try {
-              res({ status: r.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown> });
-            } catch (err) {
-              rej(err as Error);
-            }
-          });
-          r.on('error', rej);
-        },
-      );
-      req.on('error', rej);
-      for (const part of body?.slice(0, -1) ?? []) req.write(part);
-      req.end(body?.at(-1));
-    });
-}
-
-interface BenchHost {
-  sim: SimHost;
-  /** `,"eventLog":"…","pcrs":{…}}`: the part of the body that never changes. */
-  tail: Buffer;
-  busy: Promise<unknown>;
-}
-
-interface Flow {
-  nonceMs: number;
-  quoteMs: number;
-  attestMs: number;
 }
 
 export async function bench(): Promise<Record<string, unknown>> {
@@ -148,112 +41,12 @@ export async function bench(): Promise<Record<string, unknown>> {
   const workers = Number(process.env.BENCH_SERVICE_WORKERS ?? 1);
   const server = await startServerChild(dataDir, adminKey, workers);
   const url = server.url;
-  const admin = { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' };
   try {
-    const useReal = existsSync(REAL_LOG);
-    let profileName = 'tpm-sim-reference';
-    const sims: SimHost[] = [];
-    for (let i = 0; i < HOSTS; i++) sims.push(createSimHost({ ekType: 'ecc', akType: 'ecc', hostId: `bench-${i}` }));
-    if (useReal) {
-      const bytes = new Uint8Array(readFileSync(REAL_LOG));
-      const log = parseEventLog(bytes);
-      const profile = learnProfile(log, replayEventLog(log), { name: 'bench-real-log' });
-      profileName = profile.name;
-      const put = await fetch(new URL(`/v1/golden/${profileName}`, url), { method: 'PUT', headers: admin, body: JSON.stringify(profile) });
-      if (put.status !== 201) throw new Error(`storing the learned profile failed: ${put.status} ${await put.text()}`);
-      for (const h of sims) bootWithLog(h, bytes);
-    }
-    for (const h of sims) {
-      const agent = new HostAgent(h, url);
-      await agent.enroll([profileName]);
-      await agent.activate();
-    }
+    const { hosts, useReal } = await enrollHosts(url, adminKey, HOSTS);
+    const post = client([url], HOSTS * 2);
+    const flow = flowOver(post);
 
-    const post = client(url, HOSTS * 2);
-    const hosts: BenchHost[] = sims.map((sim) => {
-      const q = sim.quote(new Uint8Array(32));
-      const pcrs = Object.fromEntries([...(q.pcrs.sha256 ?? new Map<number, Uint8Array>()).entries()].map(([k, v]) => [String(k), Buffer.from(v).toString('hex')]));
-      return { sim, tail: Buffer.from(`,"eventLog":"${Buffer.from(sim.eventLog).toString('base64')}","pcrs":${JSON.stringify({ sha256: pcrs })}}`), busy: Promise.resolve() };
-    });
-    const b64 = (u: Uint8Array) => Buffer.from(u).toString('base64');
-
-    /** One full attestation: nonce, quote (client side), attest; throws unless it passes with a token. */
-    const flow = async (h: BenchHost): Promise<Flow> => {
-      const t0 = performance.now();
-      const n = await post(`/v1/hosts/${h.sim.hostId}/nonce`);
-      if (n.status !== 201) throw new Error(`nonce answered ${n.status}: ${JSON.stringify(n.json).slice(0, 300)}`);
-      const t1 = performance.now();
-      const q = h.sim.quote(new Uint8Array(Buffer.from(String(n.json.nonce), 'base64')));
-      const body = [Buffer.from(`{"nonce":"${String(n.json.nonce)}","quote":"${b64(q.quote)}","signature":"${b64(q.signature)}"`), h.tail];
-      const t2 = performance.now();
-      const r = await post(`/v1/hosts/${h.sim.hostId}/attestations`, body);
-      const t3 = performance.now();
-      if (r.status !== 200 || r.json.verdict !== 'pass' || typeof r.json.token !== 'string') {
-        throw new Error(`attest answered ${r.status}: ${JSON.stringify(r.json).slice(0, 500)}`);
-      }
-      return { nonceMs: t1 - t0, quoteMs: t2 - t1, attestMs: t3 - t2 };
-    };
-
-    /** `concurrency` hosts each attesting back to back for `ms`. */
-    const closedLoop = async (concurrency: number, ms: number) => {
-      const end = performance.now() + ms;
-      const flows: Flow[] = [];
-      const t0 = performance.now();
-      await Promise.all(
-        hosts.slice(0, concurrency).map(async (h) => {
-          while (performance.now() < end) flows.push(await flow(h));
-        }),
-      );
-      const wall = performance.now() - t0;
-      const lat = flows.map((f) => f.nonceMs + f.attestMs).sort((a, b) => a - b);
-      return {
-        concurrency,
-        attestations: flows.length,
-        attestationsPerSecond: round((flows.length / wall) * 1000, 1),
-        flowLatencyMs: { p50: pct(lat, 50), p99: pct(lat, 99) },
-        clientQuoteMsMean: round(flows.reduce((a, f) => a + f.quoteMs, 0) / Math.max(1, flows.length), 3),
-      };
-    };
-
-    /** Arrivals every 1/rate s, round-robin over the hosts; latency from the scheduled arrival. */
-    const openLoop = async (rate: number, ms: number) => {
-      const total = Math.round((rate * ms) / 1000);
-      const lat: number[] = [];
-      const attestLat: number[] = [];
-      const nonceLat: number[] = [];
-      let late = 0;
-      const t0 = performance.now();
-      const all: Promise<void>[] = [];
-      for (let i = 0; i < total; i++) {
-        const due = t0 + (i * 1000) / rate;
-        const wait = due - performance.now();
-        if (wait > 1) await sleep(wait);
-        else if (wait < -5) late++;
-        const h = hosts[i % hosts.length]!;
-        const run = h.busy.then(async () => {
-          const f = await flow(h);
-          lat.push(performance.now() - due);
-          attestLat.push(f.attestMs);
-          nonceLat.push(f.nonceMs);
-        });
-        h.busy = run.catch(() => undefined);
-        all.push(run);
-      }
-      await Promise.all(all);
-      const wall = performance.now() - t0;
-      for (const a of [lat, attestLat, nonceLat]) a.sort((x, y) => x - y);
-      return {
-        offeredPerSecond: rate,
-        attestations: total,
-        achievedPerSecond: round((total / wall) * 1000, 1),
-        arrivalsLateOver5ms: late,
-        flowLatencyMs: { p50: pct(lat, 50), p90: pct(lat, 90), p99: pct(lat, 99), max: round(lat.at(-1) ?? NaN) },
-        attestRequestMs: { p50: pct(attestLat, 50), p99: pct(attestLat, 99) },
-        nonceRequestMs: { p50: pct(nonceLat, 50), p99: pct(nonceLat, 99) },
-      };
-    };
-
-    await closedLoop(16, WARMUP_MS);
+    await closedLoop(hosts, flow, 16, WARMUP_MS);
     const throughput: Array<Record<string, unknown>> = [];
     // With BENCH_SERVICE_CPU_PROF, the load generator profiles itself too (client-<concurrency>.cpuprofile).
     const profDir = process.env.BENCH_SERVICE_CPU_PROF;
@@ -266,7 +59,7 @@ export async function bench(): Promise<Record<string, unknown>> {
       await server.ask('reset');
       await inspector?.post('Profiler.start');
       const cpu0 = process.cpuUsage();
-      const r = await closedLoop(c, WINDOW_MS);
+      const r = await closedLoop(hosts, flow, c, WINDOW_MS);
       const cpu = process.cpuUsage(cpu0);
       if (inspector && profDir) writeFileSync(join(profDir, `client-${c}.cpuprofile`), JSON.stringify((await inspector.post('Profiler.stop')).profile));
       throughput.push({ ...r, clientCpuCoresBusy: round((cpu.user + cpu.system) / 1000 / WINDOW_MS), server: await server.ask('stats') });
@@ -279,7 +72,7 @@ export async function bench(): Promise<Record<string, unknown>> {
     for (const mode of ['node-http', 'express-app'] as const) {
       const f = await startChild('service-floor.ts', [mode]);
       try {
-        const fpost = client(f.url, HOSTS * 2);
+        const fpost = client([f.url], HOSTS * 2);
         const quote = hosts[0]!.sim.quote(new Uint8Array(32));
         const head = (nonce: string) => Buffer.from(`{"nonce":"${nonce}","quote":"${b64(quote.quote)}","signature":"${b64(quote.signature)}"`);
         const loop = async (ms: number) => {
@@ -315,7 +108,7 @@ export async function bench(): Promise<Record<string, unknown>> {
 
     const rate = Number(process.env.BENCH_SERVICE_RATE ?? 300);
     await server.ask('reset');
-    const fixed = QUICK ? {} : await openLoop(rate, WINDOW_MS);
+    const fixed = QUICK ? {} : await openLoop(hosts, flow, rate, WINDOW_MS);
     const fixedServer = await server.ask('stats');
 
     // The durable write alone (fsync per commit), on a separate database.
