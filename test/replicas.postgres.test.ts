@@ -190,6 +190,24 @@ describe.skipIf(!HAVE)('two bootgate replicas on one PostgreSQL database (BOOTGA
     }
   });
 
+  it('secrets stay encrypted at rest in the shared database: broker secrets, webhook secrets, signing keys, the admin key', async () => {
+    const secretValue = `disk-key-${randomBytes(12).toString('hex')}`;
+    const hookSecret = randomBytes(32);
+    expect((await call(a.url, 'PUT', '/v1/secrets/disk', adminKey, { value: Buffer.from(secretValue).toString('base64'), policy: { profiles: [SIM_PROFILE] } })).status).toBe(201);
+    expect((await call(b.url, 'PUT', '/v1/webhooks/rest', adminKey, { url: 'http://127.0.0.1:9/none', secret: hookSecret.toString('base64') })).status).toBe(201);
+    const dump = await onDatabase(db, async (c) => {
+      const tables = (await c.query<{ t: string }>("SELECT tablename AS t FROM pg_tables WHERE schemaname = 'public'")).rows.map((r) => r.t);
+      let text = '';
+      for (const t of tables) text += (await c.query<{ row: string }>(`SELECT t::text AS row FROM "${t}" t`)).rows.map((r) => r.row).join('\n');
+      return text;
+    });
+    expect(dump).toContain('disk');
+    for (const clear of [secretValue, Buffer.from(secretValue).toString('base64'), hookSecret.toString('base64'), hookSecret.toString('hex'), adminKey]) expect(dump).not.toContain(clear);
+    // No private JWK member in clear: every signing key row is an envelope.
+    expect(dump).not.toMatch(/"d"\s*:/);
+    expect((await call(b.url, 'DELETE', '/v1/webhooks/rest', adminKey)).status).toBe(204);
+  });
+
   it('SIGKILL of one replica under load loses nothing it acknowledged; the other serves on', async () => {
     const hosts = await Promise.all(Array.from({ length: 6 }, () => enrolledAgent()));
     const acked: string[] = [];

@@ -270,9 +270,10 @@ export class AttestationService {
   /** Records an appraisal that speaks for the host: a failure revokes its token, and a change of trust is an event. */
   private async recordCounted(record: AppraisalRecord, host: HostRecord, failures: Finding[], now: Date): Promise<void> {
     const { hostId, appraisalId, verdict } = record;
-    const statusBefore = trustStatusOf(host, await this.store.lastAppraisalVerdict(hostId), now);
     const previousPass = verdict === 'fail' ? await this.store.lastPassingAppraisal(hostId) : undefined;
-    await this.store.recordAppraisal(record);
+    // The verdict before this one, read with the write: one round trip, and each appraisal sees its own predecessor.
+    const { previous } = await this.store.recordAppraisal(record);
+    const statusBefore = trustStatusOf(host, previous, now);
     if (previousPass?.tokenId && previousPass.tokenExpiresAt && Date.parse(previousPass.tokenExpiresAt) > now.getTime()) {
       await this.store.revokeToken(previousPass.tokenId, hostId, now, new Date(previousPass.tokenExpiresAt));
     }

@@ -165,7 +165,7 @@ export class PostgresStore implements Store {
     return this.run((p) => att.pruneNonces(p, before));
   }
 
-  recordAppraisal(a: AppraisalRecord): Promise<void> {
+  recordAppraisal(a: AppraisalRecord): Promise<{ previous?: AppraisalVerdict }> {
     return this.forHost(a.hostId, 'was deleted', (p) => att.recordAppraisal(p, a));
   }
   getAppraisal(appraisalId: string): Promise<AppraisalRecord | undefined> {

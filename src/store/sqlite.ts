@@ -142,9 +142,9 @@ export class SqliteStore implements Store {
     return this.write('pruneNonces', before);
   }
 
-  async recordAppraisal(a: AppraisalRecord): Promise<void> {
+  async recordAppraisal(a: AppraisalRecord): Promise<{ previous?: AppraisalVerdict }> {
     try {
-      await this.write('recordAppraisal', a);
+      return await this.write('recordAppraisal', a);
     } catch (err) {
       if (isForeignKeyError(err)) throw new StoreError('host_not_found', `host ${a.hostId} was deleted`);
       throw err;

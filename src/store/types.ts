@@ -190,8 +190,11 @@ export interface Store {
   /** Forgets nonces that expired before `before`; returns how many. */
   pruneNonces(before: Date): Promise<number>;
 
-  // appraisals: records the appraisal and the host's new clock in one transaction
-  recordAppraisal(a: AppraisalRecord): Promise<void>;
+  /**
+   * Records the appraisal and the host's new clock in one transaction, and answers the host's
+   * last counted appraisal before it (read in that transaction), from which a change of trust is told.
+   */
+  recordAppraisal(a: AppraisalRecord): Promise<{ previous?: AppraisalVerdict }>;
   getAppraisal(appraisalId: string): Promise<AppraisalRecord | undefined>;
   /** The host's last appraisal that counts for trust (not `rejected`). */
   lastAppraisal(hostId: string): Promise<AppraisalRecord | undefined>;

@@ -221,8 +221,11 @@ export function storeSuite(name: string, backend: StoreUnderTest): void {
     it('records an appraisal and the host clock in one transaction, and finds the last (passing) one', async () => {
       await enrolledHost();
       const clock = { clock: '123456789012', resetCount: 3, restartCount: 1 };
-      await store.recordAppraisal(appraisal({ appraisalId: 'a1', clock, tokenId: 'jti-1', tokenExpiresAt: later(300).toISOString() }));
-      await store.recordAppraisal(appraisal({ appraisalId: 'a2', verdict: 'fail', failures: [{ code: 'x' }] }));
+      // Each record answers the verdict it follows, read in the same transaction.
+      expect(await store.recordAppraisal(appraisal({ appraisalId: 'a1', clock, tokenId: 'jti-1', tokenExpiresAt: later(300).toISOString() }))).toEqual({});
+      expect(await store.recordAppraisal(appraisal({ appraisalId: 'a2', verdict: 'fail', failures: [{ code: 'x' }] }))).toEqual({
+        previous: { appraisalId: 'a1', verdict: 'pass', appraisedAt: NOW.toISOString(), tokenExpiresAt: later(300).toISOString() },
+      });
       expect((await store.getHost('h1'))?.lastClock).toEqual(clock);
       expect((await store.lastAppraisal('h1'))?.appraisalId).toBe('a2');
       const pass = await store.lastPassingAppraisal('h1');
@@ -234,6 +237,7 @@ export function storeSuite(name: string, backend: StoreUnderTest): void {
       await store.recordAppraisal(appraisal({ appraisalId: 'a3', tokenId: 'jti-3', tokenExpiresAt: later(600).toISOString() }));
       // Evidence the host did not sign is not its last word.
       await store.recordAppraisal(appraisal({ appraisalId: 'a4', verdict: 'fail', rejected: true }));
+      expect((await store.recordAppraisal(appraisal({ appraisalId: 'a5', verdict: 'fail', rejected: true }))).previous?.appraisalId).toBe('a3');
       expect(await store.lastAppraisalVerdict('h1')).toEqual({ appraisalId: 'a3', verdict: 'pass', appraisedAt: NOW.toISOString(), tokenExpiresAt: later(600).toISOString() });
       expect((await store.lastAppraisal('h1'))?.appraisalId).toBe('a3');
       expect(await store.lastAppraisalVerdict('nobody')).toBeUndefined();

@@ -36,15 +36,34 @@ export async function pruneNonces(pool: pg.Pool, before: Date): Promise<number> 
   return (await pool.query('DELETE FROM nonces WHERE expires_at < $1', [iso(before)])).rowCount ?? 0;
 }
 
-/** The appraisal and the host's new clock in one statement (so one implicit transaction, one round trip). */
-export async function recordAppraisal(pool: pg.Pool, a: AppraisalRecord): Promise<void> {
-  await pool.query({
+interface VerdictRow {
+  appraisal_id: string;
+  verdict: 'pass' | 'fail';
+  appraised_at: Date;
+  token_expires_at: Date | null;
+}
+
+function verdictFromRow(row: VerdictRow): AppraisalVerdict {
+  const v: AppraisalVerdict = { appraisalId: row.appraisal_id, verdict: row.verdict, appraisedAt: iso(row.appraised_at) };
+  if (row.token_expires_at !== null) v.tokenExpiresAt = iso(row.token_expires_at);
+  return v;
+}
+
+/**
+ * The appraisal, the host's new clock and the previous counted verdict in one statement (so one
+ * implicit transaction, one round trip): `prev` reads the statement's snapshot, before the insert.
+ */
+export async function recordAppraisal(pool: pg.Pool, a: AppraisalRecord): Promise<{ previous?: AppraisalVerdict }> {
+  const r = await pool.query<VerdictRow>({
     name: 'bg_record_appraisal',
-    text: `WITH a AS (
+    text: `WITH prev AS (
+        SELECT appraisal_id, verdict, appraised_at, token_expires_at FROM appraisals WHERE host_id = $2 AND NOT rejected ORDER BY seq DESC LIMIT 1),
+      a AS (
         INSERT INTO appraisals (appraisal_id, host_id, verdict, profile, failures, pcrs, evidence, clock, token_id, token_expires_at,
           binding_key_thumbprint, binding_key, rejected, timings, appraised_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING host_id)
-      UPDATE hosts SET last_clock = $8 FROM a WHERE hosts.host_id = a.host_id AND $8::json IS NOT NULL`,
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING host_id),
+      clock AS (UPDATE hosts SET last_clock = $8 FROM a WHERE hosts.host_id = a.host_id AND $8::json IS NOT NULL RETURNING 1)
+      SELECT * FROM prev`,
     values: [
       a.appraisalId,
       a.hostId,
@@ -63,6 +82,8 @@ export async function recordAppraisal(pool: pg.Pool, a: AppraisalRecord): Promis
       a.appraisedAt,
     ],
   });
+  const row = r.rows[0];
+  return row ? { previous: verdictFromRow(row) } : {};
 }
 
 export async function getAppraisal(pool: pg.Pool, appraisalId: string): Promise<AppraisalRecord | undefined> {
@@ -76,16 +97,12 @@ export async function lastAppraisal(pool: pg.Pool, hostId: string): Promise<Appr
 }
 
 export async function lastAppraisalVerdict(pool: pg.Pool, hostId: string): Promise<AppraisalVerdict | undefined> {
-  const r = await pool.query<{ appraisal_id: string; verdict: 'pass' | 'fail'; appraised_at: Date; token_expires_at: Date | null }>({
+  const r = await pool.query<VerdictRow>({
     name: 'bg_last_verdict',
     text: 'SELECT appraisal_id, verdict, appraised_at, token_expires_at FROM appraisals WHERE host_id = $1 AND NOT rejected ORDER BY seq DESC LIMIT 1',
     values: [hostId],
   });
-  const row = r.rows[0];
-  if (!row) return undefined;
-  const v: AppraisalVerdict = { appraisalId: row.appraisal_id, verdict: row.verdict, appraisedAt: iso(row.appraised_at) };
-  if (row.token_expires_at !== null) v.tokenExpiresAt = iso(row.token_expires_at);
-  return v;
+  return r.rows[0] && verdictFromRow(r.rows[0]);
 }
 
 export async function lastPassingAppraisal(pool: pg.Pool, hostId: string): Promise<AppraisalRecord | undefined> {

@@ -64,7 +64,7 @@ export class AttestationTables {
   private readonly insertRevoked;
   private readonly selectRevoked;
   readonly consume: (nonceHash: string, hostId: string, now: Date) => NonceOutcome;
-  readonly record: (a: AppraisalRecord) => void;
+  readonly record: (a: AppraisalRecord) => { previous?: AppraisalVerdict };
 
   constructor(db: Database.Database) {
     this.insertNonce = db.prepare('INSERT INTO nonces (nonce_hash, host_id, created_at, expires_at) VALUES (?, ?, ?, ?)');
@@ -105,7 +105,8 @@ export class AttestationTables {
     });
     this.consume = (h, id, now) => consumeTx.immediate(h, id, now);
 
-    const recordTx = db.transaction((a: AppraisalRecord) => {
+    const recordTx = db.transaction((a: AppraisalRecord): { previous?: AppraisalVerdict } => {
+      const previous = this.lastVerdict(a.hostId);
       this.insertAppraisal.run({
         appraisalId: a.appraisalId,
         hostId: a.hostId,
@@ -124,6 +125,7 @@ export class AttestationTables {
         appraisedAt: a.appraisedAt,
       });
       if (a.clock) this.updateClock.run(JSON.stringify(a.clock), a.hostId);
+      return previous ? { previous } : {};
     });
     this.record = (a) => recordTx.immediate(a);
   }
