@@ -231,6 +231,7 @@ export class SqliteStore implements Store {
     return this.tables.webhooks.list();
   }
   async claimWebhookDeliveries(owner: string, now: Date, leaseUntil: Date, limit: number): Promise<WebhookDelivery[]> {
+    if (!this.tables.webhooks.anyDue(now)) return [];
     return this.write('claimWebhookDeliveries', owner, now, leaseUntil, limit);
   }
   async finishWebhookDelivery(deliveryId: number, owner: string, retryAt: Date | null): Promise<boolean> {

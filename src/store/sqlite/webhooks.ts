@@ -34,6 +34,7 @@ export class WebhookTables {
   private readonly removeDelivery;
   private readonly reschedule;
   private readonly countPending;
+  private readonly selectAnyDue;
 
   constructor(db: Database.Database) {
     this.selectHook = db.prepare<[string], WebhookRow>('SELECT * FROM webhooks WHERE id = ?');
@@ -52,6 +53,9 @@ export class WebhookTables {
     this.reschedule = db.prepare(`UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = ?, lease_owner = NULL, lease_until = NULL
       WHERE delivery_id = ? AND lease_owner = ?`);
     this.countPending = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM webhook_deliveries');
+    this.selectAnyDue = db.prepare<[string, string], { one: number }>(
+      'SELECT 1 AS one FROM webhook_deliveries WHERE next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?) LIMIT 1',
+    );
   }
 
   put(w: WebhookRecord): 'created' | 'updated' {
@@ -69,6 +73,11 @@ export class WebhookTables {
   /** In the trust event's own transaction: one delivery per webhook, due at once. */
   enqueueFor(e: TrustEventRecord): number {
     return this.enqueue.run(e.seq, e.at).changes;
+  }
+  /** A read outside any transaction: the dispatcher's idle polls cost no write and no fsync. */
+  anyDue(now: Date): boolean {
+    const at = now.toISOString();
+    return this.selectAnyDue.get(at, at) !== undefined;
   }
   claim(owner: string, now: Date, leaseUntil: Date, limit: number): WebhookDelivery[] {
     const at = now.toISOString();
