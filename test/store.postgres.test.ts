@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { openPostgresStore, type PostgresStore } from '../src/store/postgres.ts';
 import { migrate, readMigrations } from '../src/store/postgres/migrate.ts';
 import { StoreError } from '../src/store/errors.ts';
+import type { StoreChange } from '../src/store/types.ts';
 import { parseDatabaseUrl } from '../src/config.ts';
 import { storeSuite } from './helpers/store-suite.ts';
 import { freshDatabase, havePostgres, interruptibleLink, onDatabase, type TestDatabase } from './helpers/postgres.ts';
@@ -106,6 +107,31 @@ describe.skipIf(!HAVE)('PostgreSQL store (BOOTGATE_TEST_DATABASE_URL not set)', 
       const err = await openPostgresStore({ ...parseDatabaseUrl(u.href), connectDeadlineMs: 20_000 }).catch((e: unknown) => e);
       expect((err as Error).message).toMatch(/cannot use the database at .*bg_pg_no_such_database.* does not exist/);
       expect(Date.now() - t0).toBeLessThan(5000);
+    });
+
+    it('the LISTEN connection comes back by itself after a cut, says resync, and hears other replicas again', async () => {
+      const link = await interruptibleLink(db);
+      const listening: PostgresStore = await openPostgresStore(link.db);
+      const writer: PostgresStore = await openPostgresStore(db);
+      const changes: StoreChange[] = [];
+      listening.subscribe((c) => changes.push(c));
+      const until = async (check: () => boolean) => {
+        for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 25));
+        expect(check()).toBe(true);
+      };
+      try {
+        const e1 = await writer.appendTrustEvent({ hostId: 'h', kind: 'trusted', at: new Date().toISOString() });
+        await until(() => changes.some((c) => c.kind === 'trust_event' && c.seq === e1.seq));
+        await link.down();
+        await link.up();
+        await until(() => changes.some((c) => c.kind === 'resync'));
+        const e2 = await writer.appendTrustEvent({ hostId: 'h', kind: 'untrusted', at: new Date().toISOString() });
+        await until(() => changes.some((c) => c.kind === 'trust_event' && c.seq === e2.seq));
+      } finally {
+        await listening.close();
+        await writer.close();
+        await link.close();
+      }
     });
 
     it('while serving: calls fail with StoreError unavailable, health says the database is down, and both recover by themselves', async () => {
