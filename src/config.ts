@@ -83,7 +83,7 @@ const EnvSchema = z.object({
 });
 
 /** Query parameters node-postgres honours that an operator may need (TLS, a socket directory, a name in pg_stat_activity). */
-const DATABASE_URL_PARAMS = ['sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'application_name', 'host'];
+const DATABASE_URL_PARAMS = ['sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'application_name', 'host', 'user'];
 const DATABASE_URL_SHAPE = 'postgres://user:password@host:port/database';
 
 /**
