@@ -166,6 +166,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     unsubscribe = raw.subscribe((c) => {
       if (c.kind === 'trust_event') hub.announce(c.seq);
       if (c.kind === 'signing_keys' || c.kind === 'resync') keyring.refresh().catch((err: unknown) => log.error({ err }, 'reloading signing keys failed'));
+      if (c.kind === 'profiles' || c.kind === 'resync') profiles.invalidate();
       if (c.kind === 'webhook_delivery' || c.kind === 'resync') deliveries.poke();
     });
     const roleCheck = (...roles: Array<'admin' | 'scheduler' | 'broker'>) => requireRole(context.apiKeys, ...roles);

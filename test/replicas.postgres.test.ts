@@ -15,6 +15,8 @@ import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { createSimHost, HostAgent } from '../tpm-sim/index.ts';
 import type { ScenarioName } from '../tpm-sim/scenarios.ts';
 import { SIM_PROFILE } from '../src/demo/verifier.ts';
+import { parseEventLog, replayEventLog } from '../src/eventlog/index.ts';
+import { learnProfile } from '../src/golden/index.ts';
 import { verifyWebhookSignature } from '../src/events/index.ts';
 import { freshDatabase, havePostgres, onDatabase, type TestDatabase } from './helpers/postgres.ts';
 import { replicaEnv, startServe, type ServeProcess } from './helpers/serve-process.ts';
@@ -135,6 +137,27 @@ describe.skipIf(!HAVE)('two bootgate replicas on one PostgreSQL database (BOOTGA
     expect(kid).toBe(newKid);
     await jwtVerify(fromB, jwksOf(b));
     await jwtVerify(String(agent.token), jwksOf(a));
+  });
+
+  it('a profile version stored on one replica is used by the other at its next attestations', async () => {
+    const name = `rep-prof-${randomBytes(3).toString('hex')}`;
+    const reference = (await call(a.url, 'GET', `/v1/golden/${SIM_PROFILE}`, adminKey)).json;
+    expect((await call(a.url, 'PUT', `/v1/golden/${name}`, adminKey, { ...reference, name, version: '1' })).status).toBe(201);
+    const { agent, r } = await enrolledAgent('kernel-swap');
+    expect((await call(a.url, 'PUT', `/v1/hosts/${agent.host.hostId}`, adminKey, { profiles: [name] })).status).toBe(200);
+    r.to(b.url);
+    const before = await agent.attest();
+    expect(before).toMatchObject({ verdict: 'fail', profile: `${name}@1` });
+    // Version 2 accepts this host's kernel: stored through A, B must appraise with it.
+    const log = parseEventLog(agent.host.eventLog);
+    const learned = learnProfile(log, replayEventLog(log), { name });
+    expect((await call(a.url, 'PUT', `/v1/golden/${name}`, adminKey, { ...learned, version: '2' })).status).toBe(201);
+    let answer: Record<string, unknown> = before;
+    for (let i = 0; i < 50 && answer.verdict !== 'pass'; i++) {
+      answer = await agent.attest();
+      if (answer.verdict !== 'pass') await new Promise((res) => setTimeout(res, 100));
+    }
+    expect(answer).toMatchObject({ verdict: 'pass', profile: `${name}@2` });
   });
 
   it('the events feed and webhooks show each trust change once, in one order, whichever replica appraised it', async () => {

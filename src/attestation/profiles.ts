@@ -23,8 +23,18 @@ export interface ProfileSummary {
   storedAt: string;
 }
 
+/** Names whose latest version is remembered; past this the memory is cleared (names are admin-chosen). */
+const MAX_REMEMBERED_NAMES = 10_000;
+
 export class ProfileCatalog {
   private readonly cache = new Map<string, LoadedProfile>();
+  /**
+   * The latest version of each name asked for, read once instead of on every attestation. Any
+   * profile write clears it: this catalog's own at once, another replica's when the store reports
+   * it (Store.subscribe, within milliseconds on PostgreSQL; see invalidate()).
+   */
+  private readonly latest = new Map<string, string | undefined>();
+  private generation = 0;
 
   constructor(
     private readonly store: Store,
@@ -44,12 +54,31 @@ export class ProfileCatalog {
         continue;
       }
       await this.store.putProfile({ name: profile.name, version: profile.version, document: text, source: 'file', storedAt: now.toISOString() });
+      this.invalidate();
     }
     return loaded.length;
   }
 
   async list(): Promise<ProfileSummary[]> {
     return (await this.store.listProfiles()).map(({ name, version, source, storedAt }) => ({ name, version, source, storedAt }));
+  }
+
+  /** Forgets the remembered latest versions: a profile was stored, here or by another process. */
+  invalidate(): void {
+    this.generation++;
+    this.latest.clear();
+  }
+
+  private async latestVersion(name: string): Promise<string | undefined> {
+    if (this.latest.has(name)) return this.latest.get(name);
+    const generation = this.generation;
+    const version = await this.store.latestProfileVersion(name);
+    // A write between the read and now may have made it stale: remember only what no write overtook.
+    if (generation === this.generation) {
+      if (this.latest.size >= MAX_REMEMBERED_NAMES) this.latest.clear();
+      this.latest.set(name, version);
+    }
+    return version;
   }
 
   async get(name: string, version?: string): Promise<ProfileRecord | undefined> {
@@ -76,11 +105,12 @@ export class ProfileCatalog {
       return { name, version: profile.version, created: false };
     }
     await this.store.putProfile({ name, version: profile.version, document: text, source: 'api', storedAt: now.toISOString() });
+    this.invalidate();
     return { name, version: profile.version, created: true };
   }
 
   async exists(name: string): Promise<boolean> {
-    return (await this.store.latestProfileVersion(name)) !== undefined;
+    return (await this.latestVersion(name)) !== undefined;
   }
 
   /**
@@ -93,7 +123,7 @@ export class ProfileCatalog {
     const unusable: Array<{ id: string; reason: string }> = [];
     for (const name of names) {
       // Every attestation asks: read the latest version's name, and its document only once.
-      const version = await this.store.latestProfileVersion(name);
+      const version = await this.latestVersion(name);
       const key = `${name}@${version}`;
       let p = version === undefined ? undefined : this.cache.get(key);
       if (!p && version !== undefined) {

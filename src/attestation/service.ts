@@ -10,6 +10,7 @@ import type { AppraisalRecord, HostRecord, NonceOutcome, Store } from '../store/
 import type { PcrBanks } from '../tpm/alg.ts';
 import { parsePublic, verifyQuote } from '../tpm/index.ts';
 import { ApiError, ParseError } from '../util/errors.ts';
+import { StoreError } from '../store/errors.ts';
 import { fromBase64, toBase64, toHex } from '../util/encoding.ts';
 import type { SigningKeyring } from '../token/keys.ts';
 import { issueAttestationToken } from '../token/attestation-token.ts';
@@ -124,10 +125,17 @@ export class AttestationService {
   }
 
   async issueNonce(hostId: string, now: Date): Promise<{ nonce: string; expiresAt: string }> {
-    await this.enrolledHost(hostId);
     const nonce = randomBytes(NONCE_BYTES);
     const expiresAt = new Date(now.getTime() + this.settings.nonceTtlSeconds * 1000).toISOString();
-    await this.store.putNonce({ nonceHash: toHex(sha256(nonce)), hostId, createdAt: now.toISOString(), expiresAt });
+    // The store checks the host where it writes the nonce: one step, no separate read.
+    let issued: 'issued' | 'host_revoked';
+    try {
+      issued = await this.store.putNonce({ nonceHash: toHex(sha256(nonce)), hostId, createdAt: now.toISOString(), expiresAt });
+    } catch (err) {
+      if (err instanceof StoreError && err.code === 'host_not_found') throw new ApiError(404, 'unknown_host', `host ${hostId} is not enrolled`);
+      throw err;
+    }
+    if (issued === 'host_revoked') throw new ApiError(403, 'host_revoked', `host ${hostId} was revoked by an administrator`);
     return { nonce: toBase64(nonce), expiresAt };
   }
 

@@ -155,8 +155,10 @@ export class PostgresStore implements Store {
     return this.run((p) => hosts.pruneEnrollments(p, before));
   }
 
-  putNonce(n: NonceRecord): Promise<void> {
-    return this.forHost(n.hostId, 'is not enrolled', (p) => att.putNonce(p, n));
+  async putNonce(n: NonceRecord): Promise<'issued' | 'host_revoked'> {
+    const out = await this.forHost(n.hostId, 'is not enrolled', (p) => att.putNonce(p, n));
+    if (out === 'host_not_found') throw new StoreError('host_not_found', `host ${n.hostId} is not enrolled`);
+    return out;
   }
   consumeNonce(nonceHash: string, hostId: string, now: Date): Promise<NonceOutcome> {
     return this.run((p) => att.consumeNonce(p, nonceHash, hostId, now));

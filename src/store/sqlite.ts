@@ -127,9 +127,9 @@ export class SqliteStore implements Store {
     return this.write('pruneEnrollments', before);
   }
 
-  async putNonce(n: NonceRecord): Promise<void> {
+  async putNonce(n: NonceRecord): Promise<'issued' | 'host_revoked'> {
     try {
-      await this.write('putNonce', n);
+      return await this.write('putNonce', n);
     } catch (err) {
       if (isForeignKeyError(err)) throw new StoreError('host_not_found', `host ${n.hostId} is not enrolled`);
       throw err;
@@ -187,6 +187,7 @@ export class SqliteStore implements Store {
 
   async putProfile(p: ProfileRecord): Promise<void> {
     await this.write('putProfile', p);
+    this.changes.emit({ kind: 'profiles' });
   }
   async getProfile(name: string, version?: string): Promise<ProfileRecord | undefined> {
     return this.catalog.getProfile(name, version);

@@ -159,7 +159,12 @@ export interface WebhookDelivery {
  * lost (a dropped connection), so listeners also re-read on their own; `resync` says "assume
  * anything may have changed".
  */
-export type StoreChange = { kind: 'trust_event'; seq: number } | { kind: 'signing_keys' } | { kind: 'webhook_delivery' } | { kind: 'resync' };
+export type StoreChange =
+  | { kind: 'trust_event'; seq: number }
+  | { kind: 'signing_keys' }
+  | { kind: 'profiles' }
+  | { kind: 'webhook_delivery' }
+  | { kind: 'resync' };
 
 /** The part of an appraisal that decides a trust status. */
 export type AppraisalVerdict = Pick<AppraisalRecord, 'appraisalId' | 'verdict' | 'appraisedAt' | 'tokenExpiresAt'>;
@@ -184,7 +189,11 @@ export interface Store {
   pruneEnrollments(before: Date): Promise<number>;
 
   // nonces
-  putNonce(n: NonceRecord): Promise<void>;
+  /**
+   * Stores a nonce for an enrolled host that is not revoked, in one step: 'host_revoked' stores
+   * nothing; a host that is not enrolled is StoreError 'host_not_found'.
+   */
+  putNonce(n: NonceRecord): Promise<'issued' | 'host_revoked'>;
   /** Atomically consume: a nonce is used once, whatever happens next. */
   consumeNonce(nonceHash: string, hostId: string, now: Date): Promise<NonceOutcome>;
   /** Forgets nonces that expired before `before`; returns how many. */

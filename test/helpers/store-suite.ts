@@ -179,10 +179,16 @@ export function storeSuite(name: string, backend: StoreUnderTest): void {
       expect(await store.consumeNonce('n-old', 'h1', NOW)).toBe('used');
     });
 
-    it('refuses a nonce for a host that does not exist with a StoreError', async () => {
+    it('refuses a nonce for a host that does not exist with a StoreError, and stores none for a revoked host', async () => {
       await expect(
         store.putNonce({ nonceHash: 'x', hostId: 'ghost', createdAt: NOW.toISOString(), expiresAt: later(1).toISOString() }),
-      ).rejects.toBeInstanceOf(StoreError);
+      ).rejects.toMatchObject({ code: 'host_not_found' });
+      await enrolledHost();
+      expect(await store.putNonce({ nonceHash: 'y', hostId: 'h1', createdAt: NOW.toISOString(), expiresAt: later(60).toISOString() })).toBe('issued');
+      await store.revokeHost('h1', NOW);
+      expect(await store.putNonce({ nonceHash: 'z', hostId: 'h1', createdAt: NOW.toISOString(), expiresAt: later(60).toISOString() })).toBe('host_revoked');
+      expect(await store.consumeNonce('z', 'h1', NOW)).toBe('unknown');
+      expect(await store.consumeNonce('y', 'h1', NOW)).toBe('ok');
     });
 
     it('prunes expired nonces only', async () => {
@@ -451,14 +457,17 @@ export function storeSuite(name: string, backend: StoreUnderTest): void {
       expect(await store.pendingWebhookDeliveries()).toBe(0);
     });
 
-    it('tells subscribers of committed trust events and key changes', async () => {
+    it('tells subscribers of committed trust events, key and profile changes', async () => {
       const changes: StoreChange[] = [];
       const unsubscribe = store.subscribe((c) => changes.push(c));
       await store.putWebhook({ id: 'w1', url: 'http://127.0.0.1/a', secret: 's', updatedAt: NOW.toISOString() });
       const e = await store.appendTrustEvent({ hostId: 'h1', kind: 'trusted', at: NOW.toISOString() });
       await store.putSigningKey({ kid: 'k', privateJwk: 'p', publicJwk: '{}', createdAt: NOW.toISOString() });
-      await waitFor(() => changes.some((c) => c.kind === 'signing_keys'));
-      expect(changes).toEqual(expect.arrayContaining([{ kind: 'trust_event', seq: e.seq }, { kind: 'webhook_delivery' }, { kind: 'signing_keys' }]));
+      await store.putProfile({ name: 'ref', version: '1', document: '{}', source: 'api', storedAt: NOW.toISOString() });
+      await waitFor(() => changes.some((c) => c.kind === 'signing_keys') && changes.some((c) => c.kind === 'profiles'));
+      expect(changes).toEqual(
+        expect.arrayContaining([{ kind: 'trust_event', seq: e.seq }, { kind: 'webhook_delivery' }, { kind: 'signing_keys' }, { kind: 'profiles' }]),
+      );
       unsubscribe();
     });
   });

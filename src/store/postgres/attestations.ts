@@ -3,12 +3,17 @@ import type pg from 'pg';
 import type { AppraisalRecord, AppraisalVerdict, NonceOutcome, NonceRecord } from '../types.ts';
 import { appraisalFromRow, iso, type AppraisalRow } from './rows.ts';
 
-export async function putNonce(pool: pg.Pool, n: NonceRecord): Promise<void> {
-  await pool.query({
+/** One statement: the host's existence and revocation are read where the nonce is written. */
+export async function putNonce(pool: pg.Pool, n: NonceRecord): Promise<'issued' | 'host_revoked' | 'host_not_found'> {
+  const r = await pool.query<{ known: boolean; issued: boolean }>({
     name: 'bg_put_nonce',
-    text: 'INSERT INTO nonces (nonce_hash, host_id, created_at, expires_at) VALUES ($1, $2, $3, $4)',
+    text: `WITH h AS (SELECT host_id, revoked_at FROM hosts WHERE host_id = $2),
+      n AS (INSERT INTO nonces (nonce_hash, host_id, created_at, expires_at) SELECT $1, host_id, $3, $4 FROM h WHERE revoked_at IS NULL RETURNING 1)
+      SELECT EXISTS (SELECT 1 FROM h) AS known, EXISTS (SELECT 1 FROM n) AS issued`,
     values: [n.nonceHash, n.hostId, n.createdAt, n.expiresAt],
   });
+  const row = r.rows[0];
+  return row?.issued ? 'issued' : row?.known ? 'host_revoked' : 'host_not_found';
 }
 
 /**

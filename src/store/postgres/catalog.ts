@@ -5,7 +5,7 @@ import { compareVersions } from '../profile-versions.ts';
 import { inTransaction } from './pool.ts';
 import { eventFromRow, iso, type EventRow } from './rows.ts';
 
-/** The channel every replica LISTENs on; payloads: "e:<seq>" trust event, "k" signing keys, "d" webhook deliveries. */
+/** The channel every replica LISTENs on; payloads: "e:<seq>" trust event, "k" signing keys, "p" profiles, "d" webhook deliveries. */
 export const CHANGES_CHANNEL = 'bootgate_changes';
 /** Serialises trust-event appends so sequence numbers become visible in order (see 001_initial.sql). */
 const TRUST_EVENT_LOCK = 0x626f6f7465766e74n;
@@ -61,8 +61,9 @@ const profileFromRow = (r: ProfileRow): ProfileRecord => ({ name: r.name, versio
 
 export async function putProfile(pool: pg.Pool, p: ProfileRecord): Promise<void> {
   await pool.query(
-    `INSERT INTO profiles (name, version, document, source, stored_at) VALUES ($1, $2, $3, $4, $5)
-     ON CONFLICT (name, version) DO UPDATE SET document = excluded.document, source = excluded.source, stored_at = excluded.stored_at`,
+    `WITH p AS (INSERT INTO profiles (name, version, document, source, stored_at) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (name, version) DO UPDATE SET document = excluded.document, source = excluded.source, stored_at = excluded.stored_at RETURNING name)
+     SELECT pg_notify('${CHANGES_CHANNEL}', 'p') FROM p`,
     [p.name, p.version, p.document, p.source, p.storedAt],
   );
 }

@@ -10,6 +10,7 @@ import { CHANGES_CHANNEL } from './catalog.ts';
 
 export function changeOf(payload: string | undefined): StoreChange | undefined {
   if (payload === 'k') return { kind: 'signing_keys' };
+  if (payload === 'p') return { kind: 'profiles' };
   if (payload === 'd') return { kind: 'webhook_delivery' };
   const m = /^e:(\d{1,15})$/.exec(payload ?? '');
   return m ? { kind: 'trust_event', seq: Number(m[1]) } : undefined;

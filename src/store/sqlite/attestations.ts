@@ -2,6 +2,7 @@
 import type Database from 'better-sqlite3';
 import type { AppraisalRecord, AppraisalVerdict, NonceOutcome, NonceRecord } from '../types.ts';
 import { optionalJson, parseJson } from './json.ts';
+import { StoreError } from '../errors.ts';
 
 interface NonceRow {
   nonce_hash: string;
@@ -52,6 +53,7 @@ function appraisalFromRow(r: AppraisalRow): AppraisalRecord {
 
 export class AttestationTables {
   private readonly insertNonce;
+  private readonly selectHostRevoked;
   private readonly selectNonce;
   private readonly useNonce;
   private readonly deleteNonces;
@@ -68,6 +70,7 @@ export class AttestationTables {
 
   constructor(db: Database.Database) {
     this.insertNonce = db.prepare('INSERT INTO nonces (nonce_hash, host_id, created_at, expires_at) VALUES (?, ?, ?, ?)');
+    this.selectHostRevoked = db.prepare<[string], { revoked_at: string | null }>('SELECT revoked_at FROM hosts WHERE host_id = ?');
     this.selectNonce = db.prepare<[string], NonceRow>('SELECT nonce_hash, host_id, expires_at, used_at FROM nonces WHERE nonce_hash = ?');
     this.useNonce = db.prepare('UPDATE nonces SET used_at = ? WHERE nonce_hash = ? AND used_at IS NULL');
     this.deleteNonces = db.prepare('DELETE FROM nonces WHERE expires_at < ?');
@@ -130,8 +133,12 @@ export class AttestationTables {
     this.record = (a) => recordTx.immediate(a);
   }
 
-  putNonce(n: NonceRecord): void {
+  putNonce(n: NonceRecord): 'issued' | 'host_revoked' {
+    const host = this.selectHostRevoked.get(n.hostId);
+    if (!host) throw new StoreError('host_not_found', `host ${n.hostId} is not enrolled`);
+    if (host.revoked_at !== null) return 'host_revoked';
     this.insertNonce.run(n.nonceHash, n.hostId, n.createdAt, n.expiresAt);
+    return 'issued';
   }
 
   /** Forgets nonces that expired before `before`; returns how many. */
