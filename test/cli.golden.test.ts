@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -33,8 +33,14 @@ describe('bootgate golden', () => {
     expect((JSON.parse(b.stdout) as { failures: { code: string }[] }).failures.map((f) => f.code)).toEqual(['initrd_not_allowed']);
 
     const merged = path.join(tmp, 'fleet-merged.json');
-    const m = bootgate(['golden', 'learn', '--eventlog', logB, '--name', 'ignored', '--merge', out, '--out', merged]);
+    // --merge keeps the merged profile's name: a different --name is refused, not silently ignored.
+    const renamed = bootgate(['golden', 'learn', '--eventlog', logB, '--name', 'other', '--merge', out, '--out', merged, '--json']);
+    expect(renamed.code).toBe(2);
+    expect(JSON.parse(renamed.stdout)).toEqual({ error: { code: 'name_mismatch', message: expect.stringContaining('holds profile "fleet", but --name is "other"') } });
+    expect(existsSync(merged)).toBe(false);
+    const m = bootgate(['golden', 'learn', '--eventlog', logB, '--merge', out, '--out', merged, '--json']);
     expect(m.code, m.stderr).toBe(0);
+    expect(JSON.parse(m.stdout)).toEqual({ wrote: merged, profile: 'fleet@4', bank: 'sha256', pcrs: expect.arrayContaining([0, 4, 9]) });
     const mp = loadProfileFile(merged);
     expect(mp.name).toBe('fleet');
     expect(mp.version).toBe('4');

@@ -9,7 +9,7 @@ import type { Finding } from '../appraisal/types.ts';
 import type { AppraisalRecord, HostRecord, NonceOutcome, Store } from '../store/types.ts';
 import type { PcrBanks } from '../tpm/alg.ts';
 import { parsePublic, verifyQuote } from '../tpm/index.ts';
-import { ApiError, ParseError } from '../util/errors.ts';
+import { ApiError, ParseError, malformedCode } from '../util/errors.ts';
 import { fromBase64, toBase64, toHex } from '../util/encoding.ts';
 import type { SigningKeyring } from '../token/keys.ts';
 import { issueAttestationToken } from '../token/attestation-token.ts';
@@ -75,15 +75,6 @@ const NONCE_FINDINGS: Record<Exclude<NonceOutcome, 'ok'>, Finding> = {
 
 /** Failures after which the quote's clock is not fresh evidence and must not become the host's reference. */
 const CLOCK_UNTRUSTED_CODES = new Set(['nonce_mismatch', 'clock_rollback', 'reset_count_rollback', 'restart_count_rollback']);
-
-/** Which request field a ParseError of the pipeline belongs to, by the structure that failed. */
-export function malformedCode(err: ParseError): string {
-  const s = err.structure;
-  if (s.startsWith('TPMS_ATTEST') || s.startsWith('TPML_PCR_SELECTION') || s.startsWith('TPMS_PCR_SELECTION') || s.startsWith('TPMS_CLOCK')) return 'malformed_quote';
-  if (s.startsWith('TPMT_SIGNATURE') || s.startsWith('TPMS_SIGNATURE')) return 'malformed_signature';
-  if (s.startsWith('TPMT_PUBLIC') || s.startsWith('TPM2B_PUBLIC')) return 'malformed_ak_pub';
-  return 'malformed_event_log';
-}
 
 const sha256 = (...parts: Uint8Array[]): Uint8Array => {
   const h = createHash('sha256');
