@@ -110,6 +110,32 @@ describe('bootgate serve', () => {
     }
   });
 
+  it('appraises on worker threads from the compiled dist/ (BOOTGATE_APPRAISAL_WORKERS)', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'bootgate-serve-'));
+    const c = serve({
+      BOOTGATE_PORT: '0', BOOTGATE_DATA_DIR: dataDir, BOOTGATE_GOLDEN_DIR: GOLDEN_DIR, BOOTGATE_EK_ROOTS: SIM_EK_ROOT,
+      BOOTGATE_API_KEYS: 'admin:admin-key-for-worker-test-0123', BOOTGATE_APPRAISAL_WORKERS: '2',
+    });
+    try {
+      const url = await listening(c);
+      const agents = [new HostAgent(createSimHost({ ekType: 'ecc', akType: 'ecc' }), url), new HostAgent(createSimHost({ scenario: 'kernel-swap' }), url)];
+      for (const a of agents) {
+        await a.enroll([SIM_PROFILE]);
+        await a.activate();
+      }
+      const [clean, swapped] = await Promise.all(agents.map((a) => a.attest()));
+      expect(clean).toMatchObject({ verdict: 'pass', failures: [] });
+      expect(swapped!.verdict).toBe('fail');
+      expect((swapped!.failures as Array<{ code: string }>).map((f) => f.code)).toContain('kernel_not_allowed');
+      const metrics = await (await fetch(new URL('/metrics', url))).text();
+      expect(metrics).toMatch(/bootgate_log_cache_total\{result="miss"\} [1-9]/);
+      expect(c.stderr()).not.toMatch(/worker/i);
+    } finally {
+      c.proc.kill('SIGKILL');
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
   it('loses no acknowledged appraisal when killed with SIGKILL', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'bootgate-serve-'));
     const apiKey = 'admin-key-for-kill-test-0123456789';
