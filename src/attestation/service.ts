@@ -97,7 +97,7 @@ function previousClock(host: HostRecord): ClockInfo | undefined {
 export class AttestationService {
   constructor(
     private readonly store: Store,
-    private readonly core: Pick<CoreDependencies, 'appraise'>,
+    private readonly core: Pick<CoreDependencies, 'appraise' | 'pcrSelection'>,
     private readonly profiles: ProfileCatalog,
     private readonly keyring: SigningKeyring,
     private readonly metrics: Metrics,
@@ -112,12 +112,18 @@ export class AttestationService {
     return host;
   }
 
-  async issueNonce(hostId: string, now: Date): Promise<{ nonce: string; expiresAt: string }> {
-    await this.enrolledHost(hostId);
+  /**
+   * A fresh single-use nonce, and the PCRs to quote with it: those the host's profiles appraise. A host
+   * without a profile that loads is asked for every sha256 PCR; its attestation fails with
+   * profile_not_found whatever it quotes.
+   */
+  async issueNonce(hostId: string, now: Date): Promise<{ nonce: string; expiresAt: string; pcrSelection: string }> {
+    const host = await this.enrolledHost(hostId);
+    const { profiles } = await this.profiles.resolve(host.profiles);
     const nonce = randomBytes(NONCE_BYTES);
     const expiresAt = new Date(now.getTime() + this.settings.nonceTtlSeconds * 1000).toISOString();
     await this.store.putNonce({ nonceHash: toHex(sha256(nonce)), hostId, createdAt: now.toISOString(), expiresAt });
-    return { nonce: toBase64(nonce), expiresAt };
+    return { nonce: toBase64(nonce), expiresAt, pcrSelection: this.core.pcrSelection(profiles) };
   }
 
   async attest(hostId: string, req: AttestRequest, now: Date): Promise<AttestResponse> {
