@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { appraiseLog } from '../src/appraisal/appraise.ts';
 import { NO_PROFILE_SELECTION, requiredPcrSelection, requiredPcrSelectionText } from '../src/appraisal/pcr-selection.ts';
-import { parseEventLog, replayEventLog } from '../src/eventlog/index.ts';
+import { checkDigestConsistencyDetailed, parseEventLog, replayEventLog } from '../src/eventlog/index.ts';
 import { learnProfile } from '../src/golden/learn.ts';
 import type { GoldenProfile } from '../src/golden/schema.ts';
 import { DIGEST_SIZE, type HashAlg, type PcrBanks } from '../src/tpm/alg.ts';
@@ -16,6 +16,7 @@ import { bootEvents, encodeEventLog, LOG_BANKS, referencePlatform } from '../tpm
 
 const log = parseEventLog(encodeEventLog(LOG_BANKS, bootEvents(referencePlatform())));
 const replay = replayEventLog(log);
+const consistency = checkDigestConsistencyDetailed(log);
 const learned = learnProfile(log, replay, { name: 'learned' });
 
 /** tpm2-tools' `-l` grammar as bootgate writes it: bank:n[,n...] joined by '+', each bank once. */
@@ -37,7 +38,7 @@ function quotedValues(selection: Array<{ hash: HashAlg; pcrs: number[] }>): PcrB
 }
 
 function notQuoted(profile: GoldenProfile, selection: Array<{ hash: HashAlg; pcrs: number[] }>, required: string) {
-  const { findings } = appraiseLog({ log, replay, consistency: [], profile, quotedPcrs: quotedValues(selection), quoteSelection: selection, requiredSelection: required });
+  const { findings } = appraiseLog({ log, replay, consistency, profile, quotedPcrs: quotedValues(selection), quoteSelection: selection, requiredSelection: required });
   return findings.filter((f) => f.code === 'pcr_not_quoted');
 }
 

@@ -4,6 +4,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { appraiseEvidence } from '../../appraisal/pipeline.ts';
 import { parseEventLog, replayEventLog } from '../../eventlog/index.ts';
 import { ProfileError } from '../../golden/errors.ts';
 import { learnProfile } from '../../golden/learn.ts';
@@ -12,6 +13,8 @@ import { mergeProfiles } from '../../golden/merge.ts';
 import { isHashAlg } from '../../tpm/alg.ts';
 import { CliError } from '../output.ts';
 
+/** The learned profile fails its own log: nothing is written. */
+const EXIT_PROOF_FAILED = 1;
 
 export function registerGolden(program: Command, setExit: (code: number) => void): void {
   const golden = program.command('golden').description('Golden measurement profiles');
@@ -48,6 +51,18 @@ export function registerGolden(program: Command, setExit: (code: number) => void
       if (existing !== undefined) {
         profile = mergeProfiles(existing, profile);
         if (opts.version !== undefined) profile = { ...profile, version: opts.version };
+      }
+      // Prove the profile before writing it: appraised against the log it was learned from, it must pass.
+      const proof = appraiseEvidence({ eventLog: log, profiles: [profile] });
+      if (proof.verdict !== 'pass') {
+        throw new CliError(
+          'profile_fails_own_log',
+          `refusing to write ${profileId(profile)}: it fails the log it was learned from (${opts.eventlog}):\n${proof.failures.map((f) => `  ${f.code}: ${f.message}`).join('\n')}`,
+          EXIT_PROOF_FAILED,
+        );
+      }
+      for (const u of proof.unverifiedData ?? []) {
+        process.stderr.write(`note: PCR ${u.pcr} event ${u.eventIndex} (${u.eventType}): its data is unverified${u.knownDeviation !== undefined ? ` (known deviation ${u.knownDeviation})` : ''}, so the profile does not rely on it\n`);
       }
       const text = `${JSON.stringify(profile, null, 2)}\n`;
       if (opts.out !== undefined) {
