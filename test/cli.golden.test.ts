@@ -67,6 +67,13 @@ describe('bootgate golden', () => {
     expect(m.code).toBe(1);
     expect(m.stderr).toContain('event_data_mismatch');
     expect(() => readFileSync(out)).toThrow();
+    // Under --json the refusal is the contract's error object on stdout, still exit 1.
+    const j = bootgate(['golden', 'learn', '--eventlog', log, '--name', 'forged', '--out', out, '--json']);
+    expect(j.code).toBe(1);
+    const { error } = JSON.parse(j.stdout) as { error: { code: string; message: string } };
+    expect(error.code).toBe('profile_fails_own_log');
+    expect(error.message).toMatch(/refusing to write forged@1: .*\n {2}event_data_mismatch: PCR 7 event \d+/s);
+    expect(() => readFileSync(out)).toThrow();
   });
 
   it('learn prints to stdout without --out; unusable input exits 2', () => {
