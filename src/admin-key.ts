@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Store } from './store/types.ts';
 import { EnvelopeError, openText, sealText } from './util/envelope.ts';
+import { KeyringError } from './token/keys.ts';
 
 export const ADMIN_KEY_FILE = 'admin.key';
 const SETTING = 'admin_api_key';
@@ -36,7 +37,7 @@ function open(masterKey: Uint8Array, sealed: string): string {
     return openText(masterKey, SEAL_PURPOSE, SETTING, sealed);
   } catch (err) {
     if (!(err instanceof EnvelopeError)) throw err;
-    throw new Error('the admin key stored in the database does not open with this master key: every process on one database must share BOOTGATE_MASTER_KEY');
+    throw new KeyringError('the admin key stored in the database does not open with this master key: every process on one database must share BOOTGATE_MASTER_KEY');
   }
 }
 
