@@ -106,7 +106,17 @@ async function measure(setup: Setup) {
   };
   const closed = await window(() => closedLoop(hosts, flow, CONCURRENCY, WINDOW_MS));
   const open = await window(() => openLoop(hosts, flow, RATE, WINDOW_MS));
-  return { replicas: setup.servers.length, store: setup.db ? 'postgresql' : 'sqlite', closedLoop: closed, fixedLoad: open };
+  // Without HTTP or the load generator: what the store costs the service process itself.
+  let inProcess: Record<string, unknown> | undefined;
+  if (setup.servers.length === 1) {
+    const db0 = setup.db ? await backendCpu(setup.db) : undefined;
+    const r = await setup.servers[0]!.ask('inproc');
+    const dbMs = setup.db && db0 ? cpuDelta(db0, await backendCpu(setup.db)) : undefined;
+    const { type: _type, note: _note, ...rest } = r;
+    const n = Number(r.attestationsWithWarmup);
+    inProcess = { ...rest, ...(dbMs !== undefined ? { postgresCpuMsPerAttestation: round(dbMs / n, 3) } : {}) };
+  }
+  return { replicas: setup.servers.length, store: setup.db ? 'postgresql' : 'sqlite', closedLoop: closed, fixedLoad: open, ...(inProcess ? { inProcess } : {}) };
 }
 
 export async function bench(): Promise<Record<string, unknown>> {
@@ -163,6 +173,7 @@ export async function bench(): Promise<Record<string, unknown>> {
       twoReplicasVsOneThroughput: round(rate(pg2) / rate(pg1)),
       postgresVsSqliteServerCpuPerAttestation: round(pg1.closedLoop.cpuMsPerAttestation.server / sqlite.closedLoop.cpuMsPerAttestation.server),
       postgresVsSqliteBootgateCpuPerAttestation: round(pg1.closedLoop.cpuMsPerAttestation.bootgate / sqlite.closedLoop.cpuMsPerAttestation.bootgate),
+      postgresVsSqliteInProcessCpuPerAttestation: round(Number(pg1.inProcess?.cpuMsPerAttestation) / Number(sqlite.inProcess?.cpuMsPerAttestation)),
     },
     aims: { oneReplicaVsSqliteThroughput: '>= 0.8', twoReplicasVsOneThroughput: '>= 1.3', postgresVsSqliteServerCpuPerAttestation: '<= 1.3' },
     cpuBoundAttestationsPerSecond: {
