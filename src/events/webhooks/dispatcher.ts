@@ -47,7 +47,7 @@ export interface DispatcherOptions {
   fetch?: typeof fetch;
   now?: () => Date;
   onDelivery?: (r: DeliveryReport) => void;
-  /** The store failed (unreachable database); the dispatcher retries on its own. */
+  /** The store failed (unreachable database); the dispatcher retries on its own. Called once per outage. */
   onStoreError?: (err: unknown) => void;
 }
 
@@ -76,6 +76,8 @@ export class WebhookDispatcher {
   private poked = false;
   private closed = false;
   private running: Promise<void> | undefined;
+  /** The last claim failed: later failures of the same outage are not reported again. */
+  private storeDown = false;
 
   constructor(
     private readonly store: OutboxStore,
@@ -141,8 +143,10 @@ export class WebhookDispatcher {
         try {
           const now = this.now();
           claimed = await this.store.claimWebhookDeliveries(this.owner, now, new Date(now.getTime() + this.leaseMs), room);
+          this.storeDown = false;
         } catch (err) {
-          this.storeError(err);
+          if (!this.storeDown) this.storeError(err);
+          this.storeDown = true;
         }
       }
       for (const d of claimed) {
