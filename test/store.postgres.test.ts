@@ -12,7 +12,7 @@ import { migrate, readMigrations } from '../src/store/postgres/migrate.ts';
 import { StoreError } from '../src/store/errors.ts';
 import type { StoreChange } from '../src/store/types.ts';
 import { parseDatabaseUrl } from '../src/config.ts';
-import { storeSuite } from './helpers/store-suite.ts';
+import { storeSuite } from './helpers/store-suite/index.ts';
 import { freshDatabase, havePostgres, interruptibleLink, onDatabase, type TestDatabase } from './helpers/postgres.ts';
 
 const HAVE = havePostgres();

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { openSqliteStore, type SqliteStore } from '../src/store/sqlite.ts';
 import { MIGRATIONS, migrate } from '../src/store/sqlite/migrations.ts';
-import { storeSuite } from './helpers/store-suite.ts';
+import { storeSuite } from './helpers/store-suite/index.ts';
 
 let suiteDir: string | undefined;
 storeSuite('SQLite', {
