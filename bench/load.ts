@@ -79,35 +79,45 @@ export type Post = (path: string, body?: Buffer[]) => Promise<{ status: number; 
 export function client(bases: string[], sockets: number): Post {
   const targets = bases.map((b) => ({ url: new URL(b), agent: new Agent({ keepAlive: true, maxSockets: sockets }) }));
   let turn = 0;
-  return (path, body) =>
-    new Promise((res, rej) => {
-      const { url, agent } = targets[turn++ % targets.length]!;
-      const req = request(
-        {
-          agent,
-          host: url.hostname,
-          port: url.port,
-          method: 'POST',
-          path,
-          headers: body === undefined ? {} : { 'content-type': 'application/json', 'content-length': body.reduce((n, b) => n + b.length, 0) },
-        },
-        (r) => {
-          const chunks: Buffer[] = [];
-          r.on('data', (c: Buffer) => chunks.push(c));
-          r.on('end', () => {
-            try {
-              res({ status: r.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown> });
-            } catch (err) {
-              rej(err as Error);
-            }
-          });
-          r.on('error', rej);
-        },
-      );
-      req.on('error', rej);
-      for (const part of body?.slice(0, -1) ?? []) req.write(part);
-      req.end(body?.at(-1));
+  return (path, body) => {
+    const target = targets[turn++ % targets.length]!;
+    return send(target.url, target.agent, path, body).catch((err: NodeJS.ErrnoException & { reusedSocket?: boolean }) => {
+      // The server closed an idle keep-alive socket as this request was written on it: it never saw the request.
+      if (err.code === 'ECONNRESET' && err.reusedSocket) return send(target.url, target.agent, path, body);
+      throw err;
     });
+  };
+}
+
+/** One POST on a keep-alive agent; its error says whether the socket had served a request before. */
+function send(url: URL, agent: Agent, path: string, body?: Buffer[]): ReturnType<Post> {
+  return new Promise((res, rej) => {
+    const req = request(
+      {
+        agent,
+        host: url.hostname,
+        port: url.port,
+        method: 'POST',
+        path,
+        headers: body === undefined ? {} : { 'content-type': 'application/json', 'content-length': body.reduce((n, b) => n + b.length, 0) },
+      },
+      (r) => {
+        const chunks: Buffer[] = [];
+        r.on('data', (c: Buffer) => chunks.push(c));
+        r.on('end', () => {
+          try {
+            res({ status: r.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown> });
+          } catch (err) {
+            rej(err as Error);
+          }
+        });
+        r.on('error', rej);
+      },
+    );
+    req.on('error', (err) => rej(Object.assign(err, { reusedSocket: req.reusedSocket })));
+    for (const part of body?.slice(0, -1) ?? []) req.write(part);
+    req.end(body?.at(-1));
+  });
 }
 
 export interface BenchHost {
