@@ -186,8 +186,8 @@ export function flowOver(post: Post): (h: BenchHost) => Promise<Flow> {
   };
 }
 
-/** The first `concurrency` hosts each attesting back to back for `ms`. */
-export async function closedLoop(hosts: BenchHost[], flow: (h: BenchHost) => Promise<Flow>, concurrency: number, ms: number) {
+/** The first `concurrency` hosts each attesting back to back for `ms`; each flow's latency also goes to `sink`. */
+export async function closedLoop(hosts: BenchHost[], flow: (h: BenchHost) => Promise<Flow>, concurrency: number, ms: number, sink?: number[]) {
   const end = performance.now() + ms;
   const flows: Flow[] = [];
   const t0 = performance.now();
@@ -198,6 +198,7 @@ export async function closedLoop(hosts: BenchHost[], flow: (h: BenchHost) => Pro
   );
   const wall = performance.now() - t0;
   const lat = flows.map((f) => f.nonceMs + f.attestMs).sort((a, b) => a - b);
+  sink?.push(...lat);
   return {
     concurrency,
     attestations: flows.length,
@@ -207,8 +208,8 @@ export async function closedLoop(hosts: BenchHost[], flow: (h: BenchHost) => Pro
   };
 }
 
-/** Arrivals every 1/rate s, round-robin over the hosts; latency from the scheduled arrival (no coordinated omission). */
-export async function openLoop(hosts: BenchHost[], flow: (h: BenchHost) => Promise<Flow>, rate: number, ms: number) {
+/** Arrivals every 1/rate s, round-robin over the hosts; latency from the scheduled arrival (no coordinated omission), also pushed to `sink`. */
+export async function openLoop(hosts: BenchHost[], flow: (h: BenchHost) => Promise<Flow>, rate: number, ms: number, sink?: number[]) {
   const total = Math.round((rate * ms) / 1000);
   const lat: number[] = [];
   const attestLat: number[] = [];
@@ -234,6 +235,7 @@ export async function openLoop(hosts: BenchHost[], flow: (h: BenchHost) => Promi
   await Promise.all(all);
   const wall = performance.now() - t0;
   for (const a of [lat, attestLat, nonceLat]) a.sort((x, y) => x - y);
+  sink?.push(...lat);
   return {
     offeredPerSecond: rate,
     attestations: total,

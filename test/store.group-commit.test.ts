@@ -92,15 +92,15 @@ describe('SQLite store: group commit', () => {
     expect(batches.reduce((a, b) => a + b, 0)).toBe(5);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'rejected', 'fulfilled']);
     expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(StoreError);
-    expect(await store.consumeNonce('good-1', 'h1', NOW)).toBe('ok');
-    expect(await store.consumeNonce('good-2', 'h1', NOW)).toBe('ok');
-    expect(await store.consumeNonce('bad', 'h1', NOW)).toBe('unknown');
+    expect((await store.consumeNonce('good-1', 'h1', NOW)).outcome).toBe('ok');
+    expect((await store.consumeNonce('good-2', 'h1', NOW)).outcome).toBe('ok');
+    expect((await store.consumeNonce('bad', 'h1', NOW)).outcome).toBe('unknown');
     expect(await store.getAppraisal('dup')).toBeDefined();
   });
 
   it('keeps consumeNonce atomic inside one batch: exactly one of many concurrent presentations wins', async () => {
     await store.putNonce(nonce('race'));
-    const outcomes = await Promise.all(Array.from({ length: 10 }, () => store.consumeNonce('race', 'h1', NOW)));
+    const outcomes = await Promise.all(Array.from({ length: 10 }, () => store.consumeNonce('race', 'h1', NOW).then((c) => c.outcome)));
     expect(outcomes.filter((o) => o === 'ok')).toHaveLength(1);
     expect(outcomes.filter((o) => o === 'used')).toHaveLength(9);
   });

@@ -10,6 +10,7 @@ import type { AppraisalRecord, HostRecord, NonceOutcome, Store } from '../store/
 import type { PcrBanks } from '../tpm/alg.ts';
 import { parsePublic, verifyQuote } from '../tpm/index.ts';
 import { ApiError, ParseError, malformedCode } from '../util/errors.ts';
+import { StoreError } from '../store/errors.ts';
 import { fromBase64, toBase64, toHex } from '../util/encoding.ts';
 import type { SigningKeyring } from '../token/keys.ts';
 import { issueAttestationToken } from '../token/attestation-token.ts';
@@ -96,6 +97,9 @@ function previousClock(host: HostRecord): ClockInfo | undefined {
   return { clock: BigInt(c.clock), resetCount: c.resetCount, restartCount: c.restartCount };
 }
 
+const unknownHost = (hostId: string) => new ApiError(404, 'unknown_host', `host ${hostId} is not enrolled`);
+const revokedHost = (hostId: string) => new ApiError(403, 'host_revoked', `host ${hostId} was revoked by an administrator`);
+
 export class AttestationService {
   constructor(
     private readonly store: Store,
@@ -107,33 +111,30 @@ export class AttestationService {
     private readonly log: Logger,
   ) {}
 
-  private async enrolledHost(hostId: string): Promise<HostRecord> {
-    const host = await this.store.getHost(hostId);
-    if (!host) throw new ApiError(404, 'unknown_host', `host ${hostId} is not enrolled`);
-    if (host.revokedAt !== undefined) throw new ApiError(403, 'host_revoked', `host ${hostId} was revoked by an administrator`);
-    return host;
-  }
-
   /**
    * A fresh single-use nonce, and the PCRs to quote with it: those the host's profiles appraise. A host
    * without a profile that loads is asked for every sha256 PCR; its attestation fails with
    * profile_not_found whatever it quotes.
    */
   async issueNonce(hostId: string, now: Date): Promise<{ nonce: string; expiresAt: string; pcrSelection: string }> {
-    const host = await this.enrolledHost(hostId);
-    const { profiles } = await this.profiles.resolve(host.profiles);
     const nonce = randomBytes(NONCE_BYTES);
     const expiresAt = new Date(now.getTime() + this.settings.nonceTtlSeconds * 1000).toISOString();
-    // The store checks the host again where it writes: one revoked or deleted meanwhile gets no nonce.
-    const issued = await this.store.putNonce({ nonceHash: toHex(sha256(nonce)), hostId, createdAt: now.toISOString(), expiresAt });
-    if (issued === 'host_revoked') throw new ApiError(403, 'host_revoked', `host ${hostId} was revoked by an administrator`);
+    // The store reads the host where it writes the nonce: one round trip, and a revoked host gets none.
+    let issued: Awaited<ReturnType<Store['putNonce']>>;
+    try {
+      issued = await this.store.putNonce({ nonceHash: toHex(sha256(nonce)), hostId, createdAt: now.toISOString(), expiresAt });
+    } catch (err) {
+      if (err instanceof StoreError && err.code === 'host_not_found') throw unknownHost(hostId);
+      throw err;
+    }
+    if (issued.outcome === 'host_revoked') throw revokedHost(hostId);
+    const { profiles } = await this.profiles.resolve(issued.host.profiles);
     return { nonce: toBase64(nonce), expiresAt, pcrSelection: this.core.pcrSelection(profiles) };
   }
 
   async attest(hostId: string, req: AttestRequest, now: Date): Promise<AttestResponse> {
     const started = performance.now();
     const timings: Record<string, number> = {};
-    const host = await this.enrolledHost(hostId);
     // Validated before the nonce is spent: a typo in the key must not cost the host its nonce.
     const bound: BoundKey | undefined = req.bindingKey === undefined ? undefined : await bindKey(req.bindingKey);
 
@@ -141,8 +142,13 @@ export class AttestationService {
     // Once per request: the evidence digest of the record is also the log cache's key.
     const eventLogDigest = toHex(sha256(req.eventLog));
     let t = performance.now();
-    const nonceOutcome = await this.store.consumeNonce(nonceHash, hostId, now);
+    // The host is read where the nonce is consumed; nothing is consumed for an unknown or revoked host.
+    const consumed = await this.store.consumeNonce(nonceHash, hostId, now);
     timings.nonce = ms(t);
+    const host = consumed.host;
+    if (!host) throw unknownHost(hostId);
+    if (host.revokedAt !== undefined) throw revokedHost(hostId);
+    const nonceOutcome = consumed.outcome;
     const nonceOk = nonceOutcome === 'ok';
 
     t = performance.now();

@@ -155,12 +155,12 @@ export class PostgresStore implements Store {
     return this.run((p) => hosts.pruneEnrollments(p, before));
   }
 
-  async putNonce(n: NonceRecord): Promise<'issued' | 'host_revoked'> {
+  async putNonce(n: NonceRecord): Promise<{ outcome: 'issued' | 'host_revoked'; host: HostRecord }> {
     const out = await this.forHost(n.hostId, 'is not enrolled', (p) => att.putNonce(p, n));
-    if (out === 'host_not_found') throw new StoreError('host_not_found', `host ${n.hostId} is not enrolled`);
+    if (!out) throw new StoreError('host_not_found', `host ${n.hostId} is not enrolled`);
     return out;
   }
-  consumeNonce(nonceHash: string, hostId: string, now: Date): Promise<NonceOutcome> {
+  consumeNonce(nonceHash: string, hostId: string, now: Date): Promise<{ outcome: NonceOutcome; host?: HostRecord }> {
     return this.run((p) => att.consumeNonce(p, nonceHash, hostId, now));
   }
   pruneNonces(before: Date): Promise<number> {

@@ -127,7 +127,7 @@ export class SqliteStore implements Store {
     return this.write('pruneEnrollments', before);
   }
 
-  async putNonce(n: NonceRecord): Promise<'issued' | 'host_revoked'> {
+  async putNonce(n: NonceRecord): Promise<{ outcome: 'issued' | 'host_revoked'; host: HostRecord }> {
     try {
       return await this.write('putNonce', n);
     } catch (err) {
@@ -135,7 +135,7 @@ export class SqliteStore implements Store {
       throw err;
     }
   }
-  async consumeNonce(nonceHash: string, hostId: string, now: Date): Promise<NonceOutcome> {
+  async consumeNonce(nonceHash: string, hostId: string, now: Date): Promise<{ outcome: NonceOutcome; host?: HostRecord }> {
     return this.write('consumeNonce', nonceHash, hostId, now);
   }
   async pruneNonces(before: Date): Promise<number> {

@@ -190,12 +190,16 @@ export interface Store {
 
   // nonces
   /**
-   * Stores a nonce for an enrolled host that is not revoked, in one step: 'host_revoked' stores
-   * nothing; a host that is not enrolled is StoreError 'host_not_found'.
+   * Stores a nonce for an enrolled host that is not revoked, and answers the host as read in the
+   * same step: 'host_revoked' stores nothing; a host that is not enrolled is StoreError 'host_not_found'.
    */
-  putNonce(n: NonceRecord): Promise<'issued' | 'host_revoked'>;
-  /** Atomically consume: a nonce is used once, whatever happens next. */
-  consumeNonce(nonceHash: string, hostId: string, now: Date): Promise<NonceOutcome>;
+  putNonce(n: NonceRecord): Promise<{ outcome: 'issued' | 'host_revoked'; host: HostRecord }>;
+  /**
+   * Atomically consumes the nonce (it is used once, whatever happens next) and reads the host in
+   * the same step. For a host that is not enrolled (no `host`) or is revoked, nothing is consumed
+   * and the outcome is 'unknown'.
+   */
+  consumeNonce(nonceHash: string, hostId: string, now: Date): Promise<{ outcome: NonceOutcome; host?: HostRecord }>;
   /** Forgets nonces that expired before `before`; returns how many. */
   pruneNonces(before: Date): Promise<number>;
 

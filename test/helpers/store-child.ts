@@ -17,7 +17,7 @@ const store: Store = /^postgres(ql)?:/.test(location) ? await openPostgresStore(
 if (job === 'consume' && a && b) {
   // Wait for the parent's go signal so the children race for real.
   process.stdin.once('data', () => {
-    void store.consumeNonce(a, b, new Date()).then((outcome) => {
+    void store.consumeNonce(a, b, new Date()).then(({ outcome }) => {
       process.stdout.write(`${outcome}\n`);
       void store.close().then(() => process.exit(0));
     });

@@ -1,40 +1,53 @@
 /** Nonces, appraisals and token revocations in PostgreSQL: the hot path, one statement per call. */
 import type pg from 'pg';
-import type { AppraisalRecord, AppraisalVerdict, NonceOutcome, NonceRecord } from '../types.ts';
-import { appraisalFromRow, iso, type AppraisalRow } from './rows.ts';
+import type { AppraisalRecord, AppraisalVerdict, HostRecord, NonceOutcome, NonceRecord } from '../types.ts';
+import { appraisalFromRow, hostFromRow, iso, type AppraisalRow, type HostRow } from './rows.ts';
 
-/** One statement: the host's existence and revocation are read where the nonce is written. */
-export async function putNonce(pool: pg.Pool, n: NonceRecord): Promise<'issued' | 'host_revoked' | 'host_not_found'> {
-  const r = await pool.query<{ known: boolean; issued: boolean }>({
+/** One statement: the host is read where the nonce is written, and no nonce is written for a revoked one. */
+export async function putNonce(pool: pg.Pool, n: NonceRecord): Promise<{ outcome: 'issued' | 'host_revoked'; host: HostRecord } | undefined> {
+  const r = await pool.query<HostRow & { issued: boolean }>({
     name: 'bg_put_nonce',
-    text: `WITH h AS (SELECT host_id, revoked_at FROM hosts WHERE host_id = $2),
+    text: `WITH h AS (SELECT * FROM hosts WHERE host_id = $2),
       n AS (INSERT INTO nonces (nonce_hash, host_id, created_at, expires_at) SELECT $1, host_id, $3, $4 FROM h WHERE revoked_at IS NULL RETURNING 1)
-      SELECT EXISTS (SELECT 1 FROM h) AS known, EXISTS (SELECT 1 FROM n) AS issued`,
+      SELECT h.*, EXISTS (SELECT 1 FROM n) AS issued FROM h`,
     values: [n.nonceHash, n.hostId, n.createdAt, n.expiresAt],
   });
   const row = r.rows[0];
-  return row?.issued ? 'issued' : row?.known ? 'host_revoked' : 'host_not_found';
+  return row && { outcome: row.issued ? 'issued' : 'host_revoked', host: hostFromRow(row) };
+}
+
+interface ConsumeRow extends HostRow {
+  nonce_host: string | null;
+  nonce_expires_at: Date | null;
+  known: boolean;
 }
 
 /**
- * One atomic statement decides single use: the UPDATE marks the nonce used only where it was
- * unused, and a concurrent consumer on any replica blocks on the row, then finds it used. The
- * mark is written before any other check, so a nonce dies on its first presentation even for the
- * wrong host or after expiry. `known` (read from the statement's snapshot) only names the refusal.
+ * One atomic statement reads the host and decides single use: the UPDATE marks the nonce used only
+ * where it was unused (and only for an enrolled, unrevoked host), and a concurrent consumer on any
+ * replica blocks on the row, then finds it used. The mark is written before any other check, so a
+ * nonce dies on its first presentation even for the wrong host or after expiry. `known` (read from
+ * the statement's snapshot) only names the refusal.
  */
-export async function consumeNonce(pool: pg.Pool, nonceHash: string, hostId: string, now: Date): Promise<NonceOutcome> {
-  const r = await pool.query<{ host_id: string | null; expires_at: Date | null; known: boolean }>({
+export async function consumeNonce(pool: pg.Pool, nonceHash: string, hostId: string, now: Date): Promise<{ outcome: NonceOutcome; host?: HostRecord }> {
+  const r = await pool.query<ConsumeRow>({
     name: 'bg_consume_nonce',
-    text: `WITH used AS (UPDATE nonces SET used_at = $2 WHERE nonce_hash = $1 AND used_at IS NULL RETURNING host_id, expires_at)
-      SELECT (SELECT host_id FROM used) AS host_id, (SELECT expires_at FROM used) AS expires_at,
-             EXISTS (SELECT 1 FROM nonces WHERE nonce_hash = $1) AS known`,
-    values: [nonceHash, iso(now)],
+    text: `WITH h AS (SELECT * FROM hosts WHERE host_id = $3),
+      used AS (UPDATE nonces SET used_at = $2 WHERE nonce_hash = $1 AND used_at IS NULL AND EXISTS (SELECT 1 FROM h WHERE revoked_at IS NULL)
+        RETURNING host_id, expires_at)
+      SELECT h.*, (SELECT host_id FROM used) AS nonce_host, (SELECT expires_at FROM used) AS nonce_expires_at,
+             EXISTS (SELECT 1 FROM nonces WHERE nonce_hash = $1) AS known
+      FROM h`,
+    values: [nonceHash, iso(now), hostId],
   });
   const row = r.rows[0];
-  if (!row || row.host_id === null || row.expires_at === null) return row?.known ? 'used' : 'unknown';
-  if (row.host_id !== hostId) return 'wrong_host';
-  if (row.expires_at.getTime() <= now.getTime()) return 'expired';
-  return 'ok';
+  if (!row) return { outcome: 'unknown' };
+  const host = hostFromRow(row);
+  if (host.revokedAt !== undefined) return { outcome: 'unknown', host };
+  if (row.nonce_host === null || row.nonce_expires_at === null) return { outcome: row.known ? 'used' : 'unknown', host };
+  if (row.nonce_host !== hostId) return { outcome: 'wrong_host', host };
+  if (row.nonce_expires_at.getTime() <= now.getTime()) return { outcome: 'expired', host };
+  return { outcome: 'ok', host };
 }
 
 export async function pruneNonces(pool: pg.Pool, before: Date): Promise<number> {

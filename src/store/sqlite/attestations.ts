@@ -1,6 +1,7 @@
 /** Nonces, appraisals and token revocations in SQLite. */
 import type Database from 'better-sqlite3';
-import type { AppraisalRecord, AppraisalVerdict, NonceOutcome, NonceRecord } from '../types.ts';
+import type { AppraisalRecord, AppraisalVerdict, HostRecord, NonceOutcome, NonceRecord } from '../types.ts';
+import { hostFromRow, type HostRow } from './hosts.ts';
 import { optionalJson, parseJson } from './json.ts';
 import { StoreError } from '../errors.ts';
 
@@ -53,7 +54,7 @@ function appraisalFromRow(r: AppraisalRow): AppraisalRecord {
 
 export class AttestationTables {
   private readonly insertNonce;
-  private readonly selectHostRevoked;
+  private readonly selectHost;
   private readonly selectNonce;
   private readonly useNonce;
   private readonly deleteNonces;
@@ -65,12 +66,12 @@ export class AttestationTables {
   private readonly selectLastVerdict;
   private readonly insertRevoked;
   private readonly selectRevoked;
-  readonly consume: (nonceHash: string, hostId: string, now: Date) => NonceOutcome;
+  readonly consume: (nonceHash: string, hostId: string, now: Date) => { outcome: NonceOutcome; host?: HostRecord };
   readonly record: (a: AppraisalRecord) => { previous?: AppraisalVerdict };
 
   constructor(db: Database.Database) {
     this.insertNonce = db.prepare('INSERT INTO nonces (nonce_hash, host_id, created_at, expires_at) VALUES (?, ?, ?, ?)');
-    this.selectHostRevoked = db.prepare<[string], { revoked_at: string | null }>('SELECT revoked_at FROM hosts WHERE host_id = ?');
+    this.selectHost = db.prepare<[string], HostRow>('SELECT * FROM hosts WHERE host_id = ?');
     this.selectNonce = db.prepare<[string], NonceRow>('SELECT nonce_hash, host_id, expires_at, used_at FROM nonces WHERE nonce_hash = ?');
     this.useNonce = db.prepare('UPDATE nonces SET used_at = ? WHERE nonce_hash = ? AND used_at IS NULL');
     this.deleteNonces = db.prepare('DELETE FROM nonces WHERE expires_at < ?');
@@ -97,7 +98,7 @@ export class AttestationTables {
 
     // The used mark is written before any other check: a nonce dies on its first presentation,
     // even when presented for the wrong host or after expiry, so it can never be tried twice.
-    const consumeTx = db.transaction((nonceHash: string, hostId: string, now: Date): NonceOutcome => {
+    const consumeOnce = (nonceHash: string, hostId: string, now: Date): NonceOutcome => {
       const row = this.selectNonce.get(nonceHash);
       if (!row) return 'unknown';
       if (row.used_at !== null) return 'used';
@@ -105,6 +106,13 @@ export class AttestationTables {
       if (row.host_id !== hostId) return 'wrong_host';
       if (Date.parse(row.expires_at) <= now.getTime()) return 'expired';
       return 'ok';
+    };
+    const consumeTx = db.transaction((nonceHash: string, hostId: string, now: Date): { outcome: NonceOutcome; host?: HostRecord } => {
+      const hostRow = this.selectHost.get(hostId);
+      if (!hostRow) return { outcome: 'unknown' };
+      const host = hostFromRow(hostRow);
+      if (host.revokedAt !== undefined) return { outcome: 'unknown', host };
+      return { outcome: consumeOnce(nonceHash, hostId, now), host };
     });
     this.consume = (h, id, now) => consumeTx.immediate(h, id, now);
 
@@ -133,12 +141,13 @@ export class AttestationTables {
     this.record = (a) => recordTx.immediate(a);
   }
 
-  putNonce(n: NonceRecord): 'issued' | 'host_revoked' {
-    const host = this.selectHostRevoked.get(n.hostId);
-    if (!host) throw new StoreError('host_not_found', `host ${n.hostId} is not enrolled`);
-    if (host.revoked_at !== null) return 'host_revoked';
+  putNonce(n: NonceRecord): { outcome: 'issued' | 'host_revoked'; host: HostRecord } {
+    const row = this.selectHost.get(n.hostId);
+    if (!row) throw new StoreError('host_not_found', `host ${n.hostId} is not enrolled`);
+    const host = hostFromRow(row);
+    if (host.revokedAt !== undefined) return { outcome: 'host_revoked', host };
     this.insertNonce.run(n.nonceHash, n.hostId, n.createdAt, n.expiresAt);
-    return 'issued';
+    return { outcome: 'issued', host };
   }
 
   /** Forgets nonces that expired before `before`; returns how many. */

@@ -16,7 +16,7 @@ interface EnrollmentRow {
   activated_at: string | null;
 }
 
-interface HostRow {
+export interface HostRow {
   host_id: string;
   ek_fingerprint: string;
   ak_name: string;

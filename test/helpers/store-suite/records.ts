@@ -83,7 +83,7 @@ export function recordTests(name: string, ctx: SuiteContext): void {
   });
 
   describe(`${name} store: nonces`, () => {
-    it('answers each outcome and consumes on first presentation whatever the outcome', async () => {
+    it('answers each outcome with the host, and consumes on first presentation whatever the outcome', async () => {
       await ctx.enrolledHost('h1');
       await ctx.enrolledHost('h2', 'ek-2');
       const put = (hash: string, hostId = 'h1') =>
@@ -91,13 +91,15 @@ export function recordTests(name: string, ctx: SuiteContext): void {
       await put('n-ok');
       await put('n-other', 'h2');
       await put('n-old');
-      expect(await ctx.store.consumeNonce('n-ok', 'h1', NOW)).toBe('ok');
-      expect(await ctx.store.consumeNonce('n-ok', 'h1', NOW)).toBe('used');
-      expect(await ctx.store.consumeNonce('n-none', 'h1', NOW)).toBe('unknown');
-      expect(await ctx.store.consumeNonce('n-other', 'h1', NOW)).toBe('wrong_host');
-      expect(await ctx.store.consumeNonce('n-other', 'h2', NOW)).toBe('used');
-      expect(await ctx.store.consumeNonce('n-old', 'h1', later(120))).toBe('expired');
-      expect(await ctx.store.consumeNonce('n-old', 'h1', NOW)).toBe('used');
+      expect(await ctx.store.consumeNonce('n-ok', 'h1', NOW)).toEqual({ outcome: 'ok', host: await ctx.store.getHost('h1') });
+      // Nothing is consumed for a host that is not enrolled.
+      expect(await ctx.store.consumeNonce('n-other', 'ghost', NOW)).toEqual({ outcome: 'unknown' });
+      expect((await ctx.store.consumeNonce('n-ok', 'h1', NOW)).outcome).toBe('used');
+      expect((await ctx.store.consumeNonce('n-none', 'h1', NOW)).outcome).toBe('unknown');
+      expect((await ctx.store.consumeNonce('n-other', 'h1', NOW)).outcome).toBe('wrong_host');
+      expect((await ctx.store.consumeNonce('n-other', 'h2', NOW)).outcome).toBe('used');
+      expect((await ctx.store.consumeNonce('n-old', 'h1', later(120))).outcome).toBe('expired');
+      expect((await ctx.store.consumeNonce('n-old', 'h1', NOW)).outcome).toBe('used');
     });
 
     it('refuses a nonce for a host that does not exist with a StoreError, and stores none for a revoked host', async () => {
@@ -105,11 +107,14 @@ export function recordTests(name: string, ctx: SuiteContext): void {
         ctx.store.putNonce({ nonceHash: 'x', hostId: 'ghost', createdAt: NOW.toISOString(), expiresAt: later(1).toISOString() }),
       ).rejects.toMatchObject({ code: 'host_not_found' });
       await ctx.enrolledHost();
-      expect(await ctx.store.putNonce({ nonceHash: 'y', hostId: 'h1', createdAt: NOW.toISOString(), expiresAt: later(60).toISOString() })).toBe('issued');
+      const issued = await ctx.store.putNonce({ nonceHash: 'y', hostId: 'h1', createdAt: NOW.toISOString(), expiresAt: later(60).toISOString() });
+      expect(issued).toEqual({ outcome: 'issued', host: await ctx.store.getHost('h1') });
       await ctx.store.revokeHost('h1', NOW);
-      expect(await ctx.store.putNonce({ nonceHash: 'z', hostId: 'h1', createdAt: NOW.toISOString(), expiresAt: later(60).toISOString() })).toBe('host_revoked');
-      expect(await ctx.store.consumeNonce('z', 'h1', NOW)).toBe('unknown');
-      expect(await ctx.store.consumeNonce('y', 'h1', NOW)).toBe('ok');
+      expect((await ctx.store.putNonce({ nonceHash: 'z', hostId: 'h1', createdAt: NOW.toISOString(), expiresAt: later(60).toISOString() })).outcome).toBe('host_revoked');
+      // A revoked host's nonces are neither issued nor consumed; the answer says why (the host read with it).
+      const revoked = await ctx.store.consumeNonce('y', 'h1', NOW);
+      expect(revoked).toEqual({ outcome: 'unknown', host: expect.objectContaining({ hostId: 'h1', revokedAt: NOW.toISOString() }) });
+      expect((await ctx.store.consumeNonce('z', 'h1', NOW)).outcome).toBe('unknown');
     });
 
     it('prunes expired nonces only', async () => {
@@ -117,14 +122,14 @@ export function recordTests(name: string, ctx: SuiteContext): void {
       await ctx.store.putNonce({ nonceHash: 'a', hostId: 'h1', createdAt: NOW.toISOString(), expiresAt: later(1).toISOString() });
       await ctx.store.putNonce({ nonceHash: 'b', hostId: 'h1', createdAt: NOW.toISOString(), expiresAt: later(100).toISOString() });
       expect(await ctx.store.pruneNonces(later(50))).toBe(1);
-      expect(await ctx.store.consumeNonce('b', 'h1', NOW)).toBe('ok');
+      expect((await ctx.store.consumeNonce('b', 'h1', NOW)).outcome).toBe('ok');
     });
 
     it('50 concurrent consumers of one nonce over two stores: exactly one ok', async () => {
       await ctx.enrolledHost();
       const other = await ctx.another();
       await ctx.store.putNonce({ nonceHash: 'race', hostId: 'h1', createdAt: NOW.toISOString(), expiresAt: later(600).toISOString() });
-      const outcomes = await Promise.all(Array.from({ length: 50 }, (_, i) => (i % 2 ? other : ctx.store).consumeNonce('race', 'h1', NOW)));
+      const outcomes = await Promise.all(Array.from({ length: 50 }, (_, i) => (i % 2 ? other : ctx.store).consumeNonce('race', 'h1', NOW).then((c) => c.outcome)));
       expect(outcomes.filter((o) => o === 'ok')).toHaveLength(1);
       expect(outcomes.filter((o) => o === 'used')).toHaveLength(49);
     });
