@@ -67,6 +67,7 @@ const config = loadConfig({
   BOOTGATE_LOG_LEVEL: 'info',
   ...(process.env.BOOTGATE_DATABASE_URL ? { BOOTGATE_DATABASE_URL: process.env.BOOTGATE_DATABASE_URL } : {}),
   ...(process.env.BOOTGATE_MASTER_KEY ? { BOOTGATE_MASTER_KEY: process.env.BOOTGATE_MASTER_KEY } : {}),
+  ...(process.env.BOOTGATE_DATABASE_POOL ? { BOOTGATE_DATABASE_POOL: process.env.BOOTGATE_DATABASE_POOL } : {}),
 });
 const logger = pino({ level: 'info', base: { service: 'bootgate' } }, pino.destination({ dest: join(dataDir, 'server.log'), sync: false }));
 const service = await startService({ config, logger, appraisalWorkers: Number(workers), onAppraised: (t) => {

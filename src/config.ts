@@ -38,6 +38,8 @@ export interface Config {
   appraisalWorkers: number;
   /** PostgreSQL shared by replicas; undefined: SQLite in the data directory. */
   database: DatabaseUrl | undefined;
+  /** Connections each process keeps to PostgreSQL at most. */
+  databasePoolSize: number;
 }
 
 /** A validated BOOTGATE_DATABASE_URL. `display` is safe to print: it never holds the password. */
@@ -80,6 +82,7 @@ const EnvSchema = z.object({
   BOOTGATE_BODY_LIMIT: intVar(1024, 64 * 1024 * 1024).default(4 * 1024 * 1024),
   BOOTGATE_APPRAISAL_WORKERS: intVar(0, 64).default(0),
   BOOTGATE_DATABASE_URL: nonEmpty.optional(),
+  BOOTGATE_DATABASE_POOL: intVar(1, 100).default(10),
 });
 
 /** Query parameters node-postgres honours that an operator may need (TLS, a socket directory, a name in pg_stat_activity). */
@@ -172,5 +175,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bodyLimitBytes: e.BOOTGATE_BODY_LIMIT,
     appraisalWorkers: e.BOOTGATE_APPRAISAL_WORKERS,
     database: e.BOOTGATE_DATABASE_URL === undefined ? undefined : parseDatabaseUrl(e.BOOTGATE_DATABASE_URL),
+    databasePoolSize: e.BOOTGATE_DATABASE_POOL,
   };
 }

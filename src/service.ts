@@ -88,6 +88,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   const raw = await openStore({
     dataDir: config.dataDir,
     database: config.database,
+    poolSize: config.databasePoolSize,
     onSync: (seconds) => metrics.storeSyncDuration.observe(seconds),
     onConnectionError: (err) => log.warn({ database: config.database?.target, error: err.message }, 'database connection lost; requests answer 503 until it is back'),
   });

@@ -19,6 +19,8 @@ export interface OpenStoreOptions {
   onConnectionError?: (err: Error) => void;
   /** PostgreSQL: how long start-up retries an unreachable database. */
   connectDeadlineMs?: number;
+  /** PostgreSQL: connections at most (default 10). */
+  poolSize?: number;
 }
 
 export async function openStore(o: OpenStoreOptions): Promise<Store> {
@@ -26,6 +28,7 @@ export async function openStore(o: OpenStoreOptions): Promise<Store> {
     return openPostgresStore({
       url: o.database.url,
       target: o.database.target,
+      ...(o.poolSize !== undefined ? { max: o.poolSize } : {}),
       ...(o.onConnectionError ? { onConnectionError: o.onConnectionError } : {}),
       ...(o.connectDeadlineMs !== undefined ? { connectDeadlineMs: o.connectDeadlineMs } : {}),
     });
