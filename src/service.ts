@@ -133,6 +133,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       log.warn({ dir: config.goldenDir }, 'golden profile directory not found; only profiles stored through the API are available');
     }
     let issuer = config.issuer ?? '';
+    let listeningUrl: string | undefined;
     const context: AppContext = {
       config,
       store,
@@ -159,6 +160,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       log,
       limiter: new RateLimiter(config.rateLimitPerMinute),
       now,
+      serverUrl: () => listeningUrl,
     };
     const webhooks = await WebhookRegistry.open(config.dataDir);
     dispatcher = new WebhookDispatcher(webhooks, {
@@ -201,6 +203,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     });
     const port = (srv.address() as AddressInfo).port;
     const url = urlOf(config.host, port);
+    listeningUrl = url;
     if (issuer === '') issuer = url;
 
     pruneTimer = setInterval(() => {

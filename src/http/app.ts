@@ -8,6 +8,8 @@ import { enrollmentRoutes } from './routes/enrollments.ts';
 import { hostRoutes } from './routes/hosts.ts';
 import { goldenRoutes } from './routes/golden.ts';
 import { keyRoutes } from './routes/keys.ts';
+import { docsAssets, docsRoutes } from './routes/docs.ts';
+import { methodNotAllowed } from './route-table.ts';
 
 /** `extraRoutes`: routers of other modules (key broker, trust events), mounted after the core routes. */
 export function createApp(ctx: AppContext, extraRoutes: Router[] = []): Express {
@@ -24,6 +26,9 @@ export function createApp(ctx: AppContext, extraRoutes: Router[] = []): Express 
   app.use(goldenRoutes(ctx));
   app.use(keyRoutes(ctx));
   for (const r of extraRoutes) app.use(r);
+  app.use(docsRoutes(() => ctx.serverUrl?.()));
+  app.use('/docs', docsAssets());
+  app.use(methodNotAllowed(app));
   app.use(notFound);
   app.use(errorHandler(ctx.log));
   return app;
