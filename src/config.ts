@@ -36,6 +36,8 @@ export interface Config {
   bodyLimitBytes: number;
   /** Worker threads for the appraisal pipeline; 0 runs it on the event loop. */
   appraisalWorkers: number;
+  /** PEM files; both set: HTTPS only. */
+  tls: { certFile: string; keyFile: string } | undefined;
 }
 
 export class ConfigError extends Error {
@@ -69,6 +71,8 @@ const EnvSchema = z.object({
   BOOTGATE_RATE_LIMIT: intVar(0, 1_000_000).default(600),
   BOOTGATE_BODY_LIMIT: intVar(1024, 64 * 1024 * 1024).default(4 * 1024 * 1024),
   BOOTGATE_APPRAISAL_WORKERS: intVar(0, 64).default(0),
+  BOOTGATE_TLS_CERT: nonEmpty.optional(),
+  BOOTGATE_TLS_KEY: nonEmpty.optional(),
 });
 
 /** Parses `role:key,role:key`; the message names the entry by position, never by its key. */
@@ -106,6 +110,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.BOOTGATE_MASTER_KEY !== undefined && Buffer.from(e.BOOTGATE_MASTER_KEY, 'base64').length !== 32) {
     throw new ConfigError('BOOTGATE_MASTER_KEY: must be base64 of 32 bytes');
   }
+  if ((e.BOOTGATE_TLS_CERT === undefined) !== (e.BOOTGATE_TLS_KEY === undefined)) {
+    throw new ConfigError(`${e.BOOTGATE_TLS_CERT === undefined ? 'BOOTGATE_TLS_CERT' : 'BOOTGATE_TLS_KEY'}: must be set too: HTTPS needs both the certificate and the key`);
+  }
   return {
     port: e.BOOTGATE_PORT,
     host: e.BOOTGATE_HOST,
@@ -122,5 +129,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimitPerMinute: e.BOOTGATE_RATE_LIMIT,
     bodyLimitBytes: e.BOOTGATE_BODY_LIMIT,
     appraisalWorkers: e.BOOTGATE_APPRAISAL_WORKERS,
+    tls: e.BOOTGATE_TLS_CERT !== undefined && e.BOOTGATE_TLS_KEY !== undefined ? { certFile: resolve(e.BOOTGATE_TLS_CERT), keyFile: resolve(e.BOOTGATE_TLS_KEY) } : undefined,
   };
 }

@@ -17,7 +17,15 @@ export function registerServe(program: Command, setExit: (code: number) => void)
         setExit(2);
         return;
       }
-      const service = await startService({ config });
+      let service;
+      try {
+        service = await startService({ config });
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        process.stderr.write(`bootgate serve: ${err.message}\n`);
+        setExit(2);
+        return;
+      }
       if (service.adminKeyFile !== undefined) {
         process.stderr.write(
           `bootgate: BOOTGATE_API_KEYS is not set; ${service.adminKeyGenerated ? 'generated an' : 'using the'} admin API key in ${service.adminKeyFile}\n`,
