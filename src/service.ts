@@ -166,6 +166,11 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       now,
       serverUrl: () => listeningUrl,
     };
+    metrics.countHostsWith(async () => {
+      const counts = { trusted: 0, untrusted: 0, unknown: 0, expired: 0 };
+      for (const h of await context.hosts.list(now())) counts[h.trust.status]++;
+      return counts;
+    });
     const webhooks = await WebhookRegistry.open(config.dataDir);
     dispatcher = new WebhookDispatcher(webhooks, {
       onDelivery: (r) => {
@@ -187,6 +192,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
         masterKey: masterKey.key,
         trustOf: (hostId) => context.hosts.trustStatus(hostId, now()),
         onTrustEvent: (e) => hub.publish(e),
+        onRelease: (outcome, code) => metrics.releases.inc({ outcome, code }),
         now,
         jsonBody,
       }),

@@ -103,6 +103,7 @@ export function createBrokerRouter(deps: BrokerDeps): Router {
     const body: unknown = req.body;
     const bindingJwk = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>)['jwk'] : undefined;
     const result = await releaseSecret({ token: bearerToken(req), secretName, bindingJwk, caller: callerOf(req), deps });
+    deps.onRelease?.(result.ok ? 'released' : 'refused', result.ok ? 'released' : result.code);
     noStore(res);
     if (!result.ok) {
       if (result.status === 401) res.set('WWW-Authenticate', 'Bearer realm="bootgate", error="invalid_token"');
