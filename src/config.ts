@@ -36,6 +36,8 @@ export interface Config {
   bodyLimitBytes: number;
   /** Worker threads for the appraisal pipeline; 0 runs it on the event loop. */
   appraisalWorkers: number;
+  /** jwt: contract §3.4 claims; ear: EAT Attestation Results (docs/tokens.md). */
+  tokenFormat: 'jwt' | 'ear';
   /** PEM files; both set: HTTPS only. */
   tls: { certFile: string; keyFile: string } | undefined;
 }
@@ -71,6 +73,7 @@ const EnvSchema = z.object({
   BOOTGATE_RATE_LIMIT: intVar(0, 1_000_000).default(600),
   BOOTGATE_BODY_LIMIT: intVar(1024, 64 * 1024 * 1024).default(4 * 1024 * 1024),
   BOOTGATE_APPRAISAL_WORKERS: intVar(0, 64).default(0),
+  BOOTGATE_TOKEN_FORMAT: z.enum(['jwt', 'ear']).default('jwt'),
   BOOTGATE_TLS_CERT: nonEmpty.optional(),
   BOOTGATE_TLS_KEY: nonEmpty.optional(),
 });
@@ -129,6 +132,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimitPerMinute: e.BOOTGATE_RATE_LIMIT,
     bodyLimitBytes: e.BOOTGATE_BODY_LIMIT,
     appraisalWorkers: e.BOOTGATE_APPRAISAL_WORKERS,
+    tokenFormat: e.BOOTGATE_TOKEN_FORMAT,
     tls: e.BOOTGATE_TLS_CERT !== undefined && e.BOOTGATE_TLS_KEY !== undefined ? { certFile: resolve(e.BOOTGATE_TLS_CERT), keyFile: resolve(e.BOOTGATE_TLS_KEY) } : undefined,
   };
 }

@@ -155,6 +155,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
           nonceTtlSeconds: config.nonceTtlSeconds,
           tokenTtlSeconds: config.tokenTtlSeconds,
           issuer: () => issuer,
+          tokenFormat: config.tokenFormat,
           ...(options.onAppraised ? { onAppraised: options.onAppraised } : {}),
         },
         log,

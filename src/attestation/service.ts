@@ -12,7 +12,9 @@ import { parsePublic, verifyQuote } from '../tpm/index.ts';
 import { ApiError, ParseError } from '../util/errors.ts';
 import { fromBase64, toBase64, toHex } from '../util/encoding.ts';
 import type { SigningKeyring } from '../token/keys.ts';
-import { issueAttestationToken } from '../token/attestation-token.ts';
+import { issueAttestationToken, type TokenFormat } from '../token/attestation-token.ts';
+import { trustworthinessVector } from '../token/ear.ts';
+import { VERSION } from '../version.ts';
 import type { Metrics } from '../http/metrics.ts';
 import { bindKey, type BoundKey } from './binding-key.ts';
 import type { AppraiseOutput, ClockInfo, CoreDependencies } from './ports.ts';
@@ -60,6 +62,8 @@ export interface AttestationSettings {
   tokenTtlSeconds: number;
   /** `iss` of tokens, known once the server listens. */
   issuer(): string;
+  /** BOOTGATE_TOKEN_FORMAT (default jwt). */
+  tokenFormat?: TokenFormat;
   /** Called after each appraisal is stored with its stage timings, `store` included (benchmarks). */
   onAppraised?: (timings: Readonly<Record<string, number>>) => void;
 }
@@ -205,7 +209,7 @@ export class AttestationService {
       t = performance.now();
       token = await issueAttestationToken(
         this.keyring,
-        { issuer: this.settings.issuer(), ttlSeconds: this.settings.tokenTtlSeconds, now },
+        { issuer: this.settings.issuer(), ttlSeconds: this.settings.tokenTtlSeconds, now, format: this.settings.tokenFormat ?? 'jwt', verifierBuild: `bootgate ${VERSION}` },
         {
           hostId,
           appraisalId,
@@ -213,6 +217,7 @@ export class AttestationService {
           akName: host.akName,
           pcrDigest: outcome.pcrDigest,
           ...(bound ? { bindingKeyThumbprint: bound.thumbprint } : {}),
+          ...(this.settings.tokenFormat === 'ear' ? { vector: trustworthinessVector(profiles.find((p) => `${p.name}@${p.version}` === outcome.profile)?.pcrs ?? [], failures) } : {}),
         },
       );
       timings.token = ms(t);
