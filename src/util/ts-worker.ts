@@ -1,24 +1,16 @@
 /**
- * Starts a worker thread whose entry is a TypeScript module. A worker does not inherit the
- * parent's loader (tsx, registered by bin/bootgate.mjs, `node --import tsx` or vitest), so the
- * worker registers tsx's ESM loader itself, by absolute URL so the working directory does not
- * matter, and then imports the entry.
+ * Worker threads whose entry is a TypeScript module. A worker does not inherit the parent's
+ * loader (tsx, registered by bin/bootgate.mjs, `node --import tsx` or vitest), so the worker
+ * starts at ts-worker-entry.mjs, which registers tsx's ESM loader itself, by absolute URL so the
+ * working directory does not matter, and then imports the entry.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
-// An ES module by data: URL, so it loads the same whatever --input-type the parent was given.
-const BOOTSTRAP = new URL(
-  `data:text/javascript,${encodeURIComponent(`
-import { workerData } from 'node:worker_threads';
-const tsx = await import(workerData.tsxApi);
-tsx.register();
-await import(workerData.entry);
-`)}`,
-);
+/** The file a pool starts its workers at (piscina's `filename`). */
+export const TS_WORKER_ENTRY = fileURLToPath(new URL('./ts-worker-entry.mjs', import.meta.url));
 
 let tsxApi: string | undefined;
 
@@ -33,7 +25,7 @@ function tsxEsmApi(): string {
   return tsxApi;
 }
 
-/** `data` reaches the entry as workerData.data. */
-export function startTsWorker(entry: URL, data?: unknown): Worker {
-  return new Worker(BOOTSTRAP, { workerData: { tsxApi: tsxEsmApi(), entry: entry.href, data } });
+/** workerData for TS_WORKER_ENTRY: the module whose default export the worker runs. */
+export function tsWorkerData(entry: URL): { tsxApi: string | undefined; entry: string } {
+  return { tsxApi: entry.pathname.endsWith('.ts') ? tsxEsmApi() : undefined, entry: entry.href };
 }
