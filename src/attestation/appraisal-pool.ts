@@ -4,6 +4,11 @@
  * out), so moving it changes nothing but where it runs. Errors come back as the same classes
  * (ParseError, ApiError) the in-process pipeline throws. A worker keeps each profile version it
  * was sent: tasks name profiles by id, and a worker that lacks one asks for it once.
+ *
+ * piscina replaced a hand-written pool. Its dispatch costs about 15 µs more CPU per task
+ * (medians 92-97 against 77-80 µs, a task carrying a 26 KB log, interleaved rounds), about 1% of
+ * the server's CPU per attestation. That is below what `npm run bench -- service` can resolve on
+ * this shared machine, and piscina's worker replacement and shutdown are well tested.
  */
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
