@@ -94,6 +94,13 @@ describe('EAR tokens from the service', () => {
     expect(Buffer.from(await agent.release('ear-disk')).toString()).toBe('s'.repeat(16));
     const intro = await s.call('POST', '/v1/tokens/introspect', { key: s.brokerKey, body: { token } });
     expect(intro.json).toMatchObject({ active: true, sub: agent.host.hostId, appraisal: r.appraisalId });
+
+    // A refused EAR is audited with its appraisal, as a default token is.
+    expect((await s.call('POST', '/v1/tokens/revoke', { key: s.adminKey, body: { jti: claims.jti } })).status).toBe(200);
+    const refused = await s.call('POST', '/v1/secrets/ear-disk/release', { headers: { authorization: `Bearer ${token}` }, body: {} });
+    expect(refused.json.error.code).toBe('token_revoked');
+    const trail = (await s.call('GET', '/v1/secrets/ear-disk/releases', { key: s.adminKey })).json.releases as Array<Record<string, unknown>>;
+    expect(trail.find((x) => x.code === 'token_revoked')).toMatchObject({ outcome: 'refused', hostId: agent.host.hostId, appraisalId: r.appraisalId });
   });
 
   it('gives a failing host no token', async () => {

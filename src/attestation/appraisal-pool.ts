@@ -5,10 +5,10 @@
  * (ParseError, ApiError) the in-process pipeline throws. A worker keeps each profile version it
  * was sent: tasks name profiles by id, and a worker that lacks one asks for it once.
  *
- * piscina replaced a hand-written pool. Its dispatch costs about 15 µs more CPU per task
- * (medians 92-97 against 77-80 µs, a task carrying a 26 KB log, interleaved rounds), about 1% of
- * the server's CPU per attestation. That is below what `npm run bench -- service` can resolve on
- * this shared machine, and piscina's worker replacement and shutdown are well tested.
+ * piscina replaced a hand-written pool. In `npm run bench -- service` (one worker, interleaved
+ * A/B rounds) it spent 1.69 and 2.57 ms of server CPU per attestation against 2.92 and 2.58 ms
+ * for the hand-written pool, once tasks queue in the workers (concurrentTasksPerWorker below).
+ * Its bare dispatch costs about 15 µs more CPU per task, about 1% of an attestation.
  */
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
@@ -49,6 +49,9 @@ export class AppraisalPool {
       minThreads: n,
       maxThreads: n,
       idleTimeout: Number.POSITIVE_INFINITY,
+      // Queue tasks in the workers, not here: with one task per worker, each next task waits for
+      // the busy event loop to hand it over, and the workers idle (the service bench showed it).
+      concurrentTasksPerWorker: 64,
     });
     // piscina replaces a dead worker and rejects its tasks; the service logs why.
     this.pool.on('error', (err: Error) => onWorkerError?.(err));

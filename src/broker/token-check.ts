@@ -85,7 +85,10 @@ function refuse(status: 401 | 403, code: TokenRefusalCode, reason: string, subje
 
 function subjectOf(payload: JWTPayload | undefined): TokenSubject {
   const str = (v: unknown): string | null => (typeof v === 'string' && v.length <= 256 ? v : null);
-  return { hostId: str(payload?.sub), tokenId: str(payload?.jti), appraisalId: str(payload?.['appraisal']) };
+  // An EAR keeps the appraisal id in its bootgate extension.
+  const ext = payload?.['bootgate'];
+  const appraisal = payload?.['appraisal'] ?? (typeof ext === 'object' && ext !== null ? (ext as Record<string, unknown>)['appraisal'] : undefined);
+  return { hostId: str(payload?.sub), tokenId: str(payload?.jti), appraisalId: str(appraisal) };
 }
 
 /** Keep only public members: a private key in the key source must never be used as a verifier key. */
