@@ -1,7 +1,9 @@
 /**
  * The OpenAPI 3.1 document of every route (contract §8), generated from the zod schemas the routes
  * validate with (src/http/schemas.ts) and the answer shapes (src/http/response-schemas.ts).
- * test/http.openapi.test.ts fails when a registered express route is missing here.
+ * test/http.openapi.test.ts fails when a registered express route is missing here. A new route
+ * adds its request schema to schemas.ts (and validates with it), its answer to
+ * response-schemas.ts, and one registerPath below.
  */
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
