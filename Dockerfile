@@ -1,6 +1,6 @@
 # bootgate in a container: docs/operations.md, "Container".
-# Stage 1 builds (the TypeScript compiler is a dev dependency); stage 2 installs production
-# dependencies only; the image is node:20-bookworm-slim with neither compilers nor dev tools.
+# Stage 1 builds dist/ with tsc (a dev dependency); stage 2 installs production dependencies
+# only; the image is node:20-bookworm-slim with dist/ and neither compilers nor dev tools.
 FROM node:20-bookworm AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -24,9 +24,9 @@ WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json package-lock.json ./
+# bin/bootgate.mjs runs dist/ (tsc output with its assets); scripts/build.mjs only checks it is there.
 COPY bin ./bin
-COPY src ./src
-COPY tpm-sim ./tpm-sim
+COPY scripts ./scripts
 COPY golden-measurements ./golden-measurements
 RUN mkdir -p /var/lib/bootgate && chown node:node /var/lib/bootgate
 USER node

@@ -12,7 +12,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
-import { TS_WORKER_ENTRY, tsWorkerData } from '../util/ts-worker.ts';
+import { poolWorker, siblingModule } from '../util/ts-worker.ts';
 import { ApiError, ParseError } from '../util/errors.ts';
 import type { AppraiseInput, AppraiseOutput, LoadedProfile } from './ports.ts';
 
@@ -44,8 +44,7 @@ export class AppraisalPool {
   constructor(size: number, onWorkerError?: (err: Error) => void) {
     const n = size > 0 ? size : Math.max(1, availableParallelism() - 1);
     this.pool = new Piscina({
-      filename: TS_WORKER_ENTRY,
-      workerData: tsWorkerData(new URL('./appraisal-worker.ts', import.meta.url)),
+      ...poolWorker(siblingModule(import.meta.url, 'appraisal-worker')),
       minThreads: n,
       maxThreads: n,
       idleTimeout: Number.POSITIVE_INFINITY,

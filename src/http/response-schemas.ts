@@ -41,7 +41,7 @@ export const NonceResponseSchema = z
   .looseObject({
     nonce: z.string().meta({ format: 'byte', description: '32 random bytes' }),
     expiresAt: isoTime,
-    pcrSelection: z.string().optional().meta({ description: 'what to quote, in tpm2_quote -l syntax' }),
+    pcrSelection: z.string().min(1).meta({ description: 'what to quote, in tpm2_quote -l syntax (every PCR the host profiles appraise, in their banks)' }),
   })
   .meta({ id: 'NonceResponse' });
 

@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Router, type RequestHandler } from 'express';
 import { buildOpenApiDocument } from '../openapi/document.ts';
-import { VERSION } from '../../version.ts';
+import { packageVersion } from '../../util/package-root.ts';
 
 const HERE = join(dirname(fileURLToPath(import.meta.url)), '..', 'docs');
 const SWAGGER_DIR = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
@@ -50,7 +50,7 @@ export function docsRoutes(serverUrl: () => string | undefined): Router {
   r.get('/openapi.json', (_req, res) => {
     // Built on first use: the server's URL is known only once it listens.
     const url = serverUrl();
-    text ??= JSON.stringify(buildOpenApiDocument({ version: VERSION, ...(url ? { serverUrl: url } : {}) }));
+    text ??= JSON.stringify(buildOpenApiDocument({ version: packageVersion(), ...(url ? { serverUrl: url } : {}) }));
     res.type('application/json').send(text);
   });
   r.get('/docs', (_req, res) => {
