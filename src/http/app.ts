@@ -8,6 +8,7 @@ import { enrollmentRoutes } from './routes/enrollments.ts';
 import { hostRoutes } from './routes/hosts.ts';
 import { goldenRoutes } from './routes/golden.ts';
 import { keyRoutes } from './routes/keys.ts';
+import { uiRoutes } from './routes/ui.ts';
 
 /** `extraRoutes`: routers of other modules (key broker, trust events), mounted after the core routes. */
 export function createApp(ctx: AppContext, extraRoutes: Router[] = []): Express {
@@ -24,6 +25,8 @@ export function createApp(ctx: AppContext, extraRoutes: Router[] = []): Express 
   app.use(goldenRoutes(ctx));
   app.use(keyRoutes(ctx));
   for (const r of extraRoutes) app.use(r);
+  // The dashboard: static files only; it calls the same public API as any other client.
+  app.use(uiRoutes());
   app.use(notFound);
   app.use(errorHandler(ctx.log));
   return app;
