@@ -11,6 +11,9 @@ import { ErrorNote, plural } from './format.js';
 
 const KEY_STORAGE = 'bootgate.apiKey';
 const TICK_MS = 30_000;
+/** A batch of events naming more hosts than this re-reads the whole list (a few pages) instead. */
+const REREAD_ALL_ABOVE = 200;
+const REREAD_CONCURRENCY = 6;
 
 export function parseRoute(hash) {
   const path = hash.replace(/^#/, '') || '/';
@@ -154,22 +157,37 @@ class App extends Component {
     const cutoff = Date.now() - WINDOWS[this.state.window].ms;
     this.setState({ events: [...this.state.events.filter((e) => Date.parse(e.at) >= cutoff), ...events] });
     const ids = [...new Set(events.map((e) => e.hostId))];
-    const hosts = new Map(this.state.hosts);
-    await Promise.all(
-      ids.map(async (id) => {
-        try {
-          hosts.set(id, await this.apiClient.get(`/v1/hosts/${seg(id)}`));
-        } catch (err) {
-          if (err instanceof ApiError && err.status === 404) hosts.delete(id);
-        }
-      }),
-    );
+    const hosts = await this.reread(ids);
     const hostRefresh = { ...this.state.hostRefresh };
     for (const id of ids) hostRefresh[id] = (hostRefresh[id] ?? 0) + 1;
     const changed = events.filter((e) => e.kind === 'trusted' || e.kind === 'untrusted' || e.kind === 'revoked');
     const said = changed.slice(-3).map((e) => `${e.hostId} turned ${e.kind === 'revoked' ? 'untrusted (revoked)' : e.kind}`);
     const announcement = said.length ? `${said.join('; ')}${changed.length > 3 ? `; and ${plural(changed.length - 3, 'more change')}` : ''}.` : this.state.announcement;
     this.setState({ hosts, hostRefresh, refresh: this.state.refresh + 1, announcement, now: Date.now() });
+  }
+
+  /** The hosts after re-reading `ids`: one by one, a few at a time, or the whole list when many changed at once. */
+  async reread(ids) {
+    if (ids.length > REREAD_ALL_ABOVE) {
+      try {
+        return new Map((await fetchAllHosts(this.apiClient)).map((h) => [h.hostId, h]));
+      } catch {
+        return this.state.hosts;
+      }
+    }
+    const hosts = new Map(this.state.hosts);
+    const queue = [...ids];
+    const worker = async () => {
+      for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
+        try {
+          hosts.set(id, await this.apiClient.get(`/v1/hosts/${seg(id)}`));
+        } catch (err) {
+          if (err instanceof ApiError && err.status === 404) hosts.delete(id);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(REREAD_CONCURRENCY, queue.length) }, worker));
+    return hosts;
   }
 
   setWindow(window) {

@@ -91,7 +91,17 @@ export class DriftView extends Component {
   }
 
   componentDidUpdate(prev) {
-    if (prev.refresh !== this.props.refresh) this.load();
+    // Trust events come in bursts during a rollout: re-read the groups at most once a second.
+    if (prev.refresh !== this.props.refresh && !this.pending) {
+      this.pending = setTimeout(() => {
+        this.pending = undefined;
+        void this.load();
+      }, 1000);
+    }
+  }
+
+  componentWillUnmount() {
+    clearTimeout(this.pending);
   }
 
   async load() {

@@ -37,7 +37,7 @@ export async function windowStart(api, sinceMs) {
 
 export class EventFollower {
   /**
-   * onHistory(events, {truncated}): the window's events, once; onEvents(events): each new batch;
+   * onHistory(events, {truncated}): the window's events, once; onEvents(events): each new batch (awaited);
    * onStatus('live' | 'reconnecting', error?).
    */
   constructor(api, { windowMs, onHistory, onEvents, onStatus }) {
@@ -85,7 +85,8 @@ export class EventFollower {
         if (failures > 0) this.onStatus('live');
         failures = 0;
         after = r.lastSeq;
-        if (r.events.length > 0) this.onEvents(r.events);
+        // One batch at a time: a later batch never lands under an earlier one's re-read.
+        if (r.events.length > 0) await this.onEvents(r.events);
       } catch (err) {
         if (this.stopped || err?.name === 'AbortError') return;
         // A refused key stops following: the page asks for a key again.
