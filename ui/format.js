@@ -55,7 +55,7 @@ export function Time({ iso }) {
 }
 
 export function Digest({ hex }) {
-  return typeof hex === 'string' ? html`<code class="digest">${hex}</code>` : html`<span class="muted">—</span>`;
+  return typeof hex === 'string' && hex !== '' ? html`<code class="digest">${hex}</code>` : html`<span class="muted">no digest in this bank</span>`;
 }
 
 const MAX_DEPTH = 4;

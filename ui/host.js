@@ -19,9 +19,10 @@ function Summary({ host, state }) {
   return html`<p class="summary">${text}</p>`;
 }
 
-function Changes({ changes, state }) {
+function Changes({ changes, state, error }) {
+  if (error) return html`<${ErrorNote} error=${error} />`;
   if (changes === undefined) return html`<p aria-busy="true">Comparing boots…</p>`;
-  if (changes === null) return html`<p class="muted">The change comparison is not available from this verifier.</p>`;
+  if (changes.to === null) return html`<p class="muted">Nothing to compare: no appraisal yet.</p>`;
   if (changes.from === null) return html`<p class="muted">No passing appraisal to compare with: this host has never passed.</p>`;
   if (changes.changes.length === 0) {
     return html`<p class="muted">${state === 'untrusted' ? 'The boot is the same as the last passing one: something else failed (the quote, the clock or the nonce; see the failures).' : 'Nothing changed since the last passing boot.'}</p>`;
@@ -48,7 +49,7 @@ function History({ appraisals, next, onMore }) {
 }
 
 export class HostView extends Component {
-  state = { host: undefined, appraisals: [], next: null, changes: undefined, error: null, historyError: null };
+  state = { host: undefined, appraisals: [], next: null, changes: undefined, changesError: null, error: null, historyError: null };
 
   componentDidMount() {
     this.load();
@@ -61,20 +62,27 @@ export class HostView extends Component {
   async load() {
     const { api, hostId } = this.props;
     const base = `/v1/hosts/${seg(hostId)}`;
-    const [host, history, changes] = await Promise.allSettled([
-      api.get(base),
-      api.get(apiPath(`${base}/appraisals`, { limit: HISTORY_PAGE })),
-      api.get(`${base}/changes`),
-    ]);
+    let host;
+    try {
+      host = await api.get(base);
+    } catch (err) {
+      if (this.props.hostId === hostId) this.setState({ host: null, error: err, appraisals: [], next: null, changes: undefined });
+      return;
+    }
+    // A host never appraised has no history and nothing to compare: no need to ask.
+    const appraised = host.trust?.appraisalId != null;
+    const [history, changes] = appraised
+      ? await Promise.allSettled([api.get(apiPath(`${base}/appraisals`, { limit: HISTORY_PAGE })), api.get(`${base}/changes`)])
+      : [{ status: 'fulfilled', value: { appraisals: [], next: null } }, { status: 'fulfilled', value: { from: null, to: null, changes: [] } }];
     if (this.props.hostId !== hostId) return;
     this.setState({
-      host: host.status === 'fulfilled' ? host.value : null,
-      error: host.status === 'rejected' ? host.reason : null,
+      host,
+      error: null,
       appraisals: history.status === 'fulfilled' ? history.value.appraisals : [],
       next: history.status === 'fulfilled' ? history.value.next : null,
       historyError: history.status === 'rejected' ? history.reason : null,
-      // Before any appraisal (or on a verifier without §6) there is nothing to compare.
       changes: changes.status === 'fulfilled' ? changes.value : null,
+      changesError: changes.status === 'rejected' ? changes.reason : null,
     });
   }
 
@@ -88,7 +96,7 @@ export class HostView extends Component {
     }
   }
 
-  render({ hostId, now }, { host, appraisals, next, changes, error, historyError }) {
+  render({ hostId, now }, { host, appraisals, next, changes, changesError, error, historyError }) {
     const state = host ? stateOf(host, now) : 'unknown';
     return html`<div class="host-view" data-state=${host ? state : ''}>
       <h1 tabindex="-1">Host <span class="host-id">${hostId}</span> ${host ? html`<${StateBadge} state=${state} />` : null}</h1>
@@ -117,7 +125,7 @@ export class HostView extends Component {
           </section>
         </div>
         <section class="panel" aria-labelledby="changes-h"><h2 id="changes-h">What changed since the last good boot</h2>
-          <${Changes} changes=${changes} state=${state} />
+          <${Changes} changes=${changes} state=${state} error=${changesError} />
         </section>
         <section class="panel" aria-labelledby="failures-h"><h2 id="failures-h">Failures of the latest appraisal</h2>
           <${FailuresTable} failures=${host.trust.failures} caption="Why the latest appraisal failed" />
