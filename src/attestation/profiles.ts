@@ -71,6 +71,24 @@ export class ProfileCatalog {
     return { name, version: profile.version, created: true };
   }
 
+  /** A stored version by "name@version" (parsed once; versions are immutable), or undefined. */
+  async byId(id: string): Promise<LoadedProfile | undefined> {
+    const at = id.lastIndexOf('@');
+    if (at <= 0) return undefined;
+    let p = this.cache.get(id);
+    if (p === undefined) {
+      const rec = await this.store.getProfile(id.slice(0, at), id.slice(at + 1));
+      if (rec === undefined) return undefined;
+      try {
+        p = this.core.parseProfile(JSON.parse(rec.document) as unknown, `store:${id}`);
+      } catch {
+        return undefined;
+      }
+      this.cache.set(id, p);
+    }
+    return p;
+  }
+
   async exists(name: string): Promise<boolean> {
     return (await this.store.latestProfileVersion(name)) !== undefined;
   }

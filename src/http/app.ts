@@ -8,6 +8,7 @@ import { enrollmentRoutes } from './routes/enrollments.ts';
 import { hostRoutes } from './routes/hosts.ts';
 import { goldenRoutes } from './routes/golden.ts';
 import { keyRoutes } from './routes/keys.ts';
+import { fleetRoutes } from './routes/fleet.ts';
 
 /** `extraRoutes`: routers of other modules (key broker, trust events), mounted after the core routes. */
 export function createApp(ctx: AppContext, extraRoutes: Router[] = []): Express {
@@ -23,6 +24,7 @@ export function createApp(ctx: AppContext, extraRoutes: Router[] = []): Express 
   app.use(enrollmentRoutes(ctx));
   app.use(goldenRoutes(ctx));
   app.use(keyRoutes(ctx));
+  app.use(fleetRoutes(ctx));
   for (const r of extraRoutes) app.use(r);
   app.use(notFound);
   app.use(errorHandler(ctx.log));
