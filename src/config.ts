@@ -36,6 +36,10 @@ export interface Config {
   bodyLimitBytes: number;
   /** Worker threads for the appraisal pipeline; 0 runs it on the event loop. */
   appraisalWorkers: number;
+  /** Event logs kept per host beyond its latest and last passing appraisal's (which always stay). */
+  evidenceKeepPerHost: number;
+  /** Older event logs than this are dropped (same exceptions); 0 keeps them whatever their age. */
+  evidenceMaxAgeSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -69,6 +73,8 @@ const EnvSchema = z.object({
   BOOTGATE_RATE_LIMIT: intVar(0, 1_000_000).default(600),
   BOOTGATE_BODY_LIMIT: intVar(1024, 64 * 1024 * 1024).default(4 * 1024 * 1024),
   BOOTGATE_APPRAISAL_WORKERS: intVar(0, 64).default(0),
+  BOOTGATE_EVIDENCE_KEEP: intVar(0, 1_000_000).default(10),
+  BOOTGATE_EVIDENCE_MAX_AGE: intVar(0, 100 * 365 * 86_400).default(30 * 86_400),
 });
 
 /** Parses `role:key,role:key`; the message names the entry by position, never by its key. */
@@ -122,5 +128,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimitPerMinute: e.BOOTGATE_RATE_LIMIT,
     bodyLimitBytes: e.BOOTGATE_BODY_LIMIT,
     appraisalWorkers: e.BOOTGATE_APPRAISAL_WORKERS,
+    evidenceKeepPerHost: e.BOOTGATE_EVIDENCE_KEEP,
+    evidenceMaxAgeSeconds: e.BOOTGATE_EVIDENCE_MAX_AGE,
   };
 }

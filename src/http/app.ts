@@ -8,6 +8,7 @@ import { enrollmentRoutes } from './routes/enrollments.ts';
 import { hostRoutes } from './routes/hosts.ts';
 import { goldenRoutes } from './routes/golden.ts';
 import { keyRoutes } from './routes/keys.ts';
+import { fleetRoutes } from './routes/fleet.ts';
 import { uiRoutes } from './routes/ui.ts';
 
 /** `extraRoutes`: routers of other modules (key broker, trust events), mounted after the core routes. */
@@ -24,6 +25,7 @@ export function createApp(ctx: AppContext, extraRoutes: Router[] = []): Express 
   app.use(enrollmentRoutes(ctx));
   app.use(goldenRoutes(ctx));
   app.use(keyRoutes(ctx));
+  app.use(fleetRoutes(ctx));
   for (const r of extraRoutes) app.use(r);
   // The dashboard: static files only; it calls the same public API as any other client.
   app.use(uiRoutes());
