@@ -60,9 +60,9 @@ class Accepted extends Component {
   }
   render({ result, group }) {
     return html`<div class="accepted" role="status" tabindex="-1" ref=${this.ref}>
-      <strong>Accepted.</strong> bootgate wrote profile <strong class="profile-version">${result.profile}</strong>, which allows
-      ${plural(result.accepted?.length ?? 0, 'new value')} alongside the old ones. The ${plural(group.count, 'host')} of this group pass
-      at their next attestation and then turn trusted here.
+      <strong>Accepted.</strong> bootgate wrote profile <strong class="profile-version">${result.profile}</strong>,${' '}
+      which allows ${plural(result.accepted?.length ?? 0, 'new value')} alongside the old ones.${' '}
+      The ${plural(group.count, 'host')} of this group pass at their next attestation and then turn trusted here.
     </div>`;
   }
 }
@@ -157,6 +157,11 @@ export class CensusView extends Component {
       <p><a href="#/drift">← Drift</a></p>
       <${ErrorNote} error=${error} />
       ${census === undefined ? html`<p aria-busy="true">Loading…</p>` : null}
+      ${census && typeof census.hosts === 'number'
+        ? html`<p>${plural(census.hosts, 'host')} last passed on this profile.${
+            census.unknown?.length ? ` The boot of ${plural(census.unknown.length, 'host')} is no longer kept, so their values are not counted: ${census.unknown.slice(0, HOSTS_SHOWN).join(', ')}.` : ''
+          }</p>`
+        : null}
       ${census
         ? html`<div class="table-wrap"><table class="census">
           <caption class="visually-hidden">Allowed values and the hosts that use them</caption>
@@ -165,7 +170,7 @@ export class CensusView extends Component {
             c.values.map(
               (v, i) => html`<tr class=${v.hosts === 0 ? 'unused' : ''}>
                 ${i === 0 ? html`<td class="num" rowspan=${c.values.length}>${c.pcr}</td><th scope="rowgroup" rowspan=${c.values.length}>${c.component}</th>` : null}
-                <td><code class="digest">${v.digest}</code></td>
+                <td>${v.digest !== undefined ? html`<code class="digest">${v.digest}</code>` : html`<span class="muted">text</span> <code>${v.text ?? ''}</code>`}</td>
                 <td class="num">${v.hosts}${v.hosts === 0 ? html` <span class="warn-tag">unused</span>` : null}</td>
                 <td>${v.hostIds.slice(0, HOSTS_SHOWN).map((id, j) => html`${j ? ', ' : ''}<a href=${hostLink(id)}>${id}</a>`)}${v.hostIds.length > HOSTS_SHOWN ? ` and ${v.hostIds.length - HOSTS_SHOWN} more` : ''}</td>
               </tr>`,

@@ -55,7 +55,9 @@ export class Timeline extends Component {
 
   draw() {
     const { xs, passes, fails } = bucketize(this.props.events, WINDOWS[this.props.window]);
-    const data = [xs, passes, fails];
+    // Stacked: the fail bar stands on the pass bar. Empty buckets are gaps, not zero-height bars.
+    const data = [xs, passes.map((p, i) => p + fails[i] || null), passes.map((p) => p || null)];
+    this.fails = fails;
     if (this.plot && this.plotWindow === this.props.window) {
       this.plot.setData(data);
       return;
@@ -72,8 +74,15 @@ export class Timeline extends Component {
         axes: [{}, { label: 'hosts', incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000, 10000] }],
         series: [
           {},
-          { label: 'turned trusted (pass)', stroke: '#1a7f37', fill: 'rgba(26,127,55,0.55)', paths: bars, points: { show: false } },
-          { label: 'turned untrusted (fail)', stroke: '#c62828', fill: 'rgba(198,40,40,0.6)', paths: bars, points: { show: false } },
+          {
+            label: 'turned untrusted (fail)',
+            stroke: '#c62828',
+            fill: 'rgba(198,40,40,0.75)',
+            paths: bars,
+            points: { show: false },
+            value: (_u, _v, _s, i) => (i == null ? '--' : String(this.fails[i] ?? 0)),
+          },
+          { label: 'turned trusted (pass)', stroke: '#1a7f37', fill: 'rgba(26,127,55,0.75)', paths: bars, points: { show: false }, value: (_u, v, _s, i) => (i == null ? '--' : String(v ?? 0)) },
         ],
       },
       data,
