@@ -11,6 +11,7 @@ import { startTestServer, SIM_PROFILE, type TestServer } from './helpers/server.
 import { haveChromium, launchChromium, screenshot, watchedPage, type BrowserSession, type WatchedPage } from './helpers/browser.ts';
 import { applyScenario, createSimHost, fakeImage, HostAgent } from '../tpm-sim/index.ts';
 
+/** Polls stay outside the page: its CSP (no eval) refuses playwright's in-page waitForFunction. */
 const WAIT = { timeout: 15_000 };
 
 /** The requests a page may make: its own files and the public API. */
@@ -78,11 +79,37 @@ describe.skipIf(!haveChromium())('the dashboard in headless Chromium', () => {
     expect(await page.evaluate(`sessionStorage.getItem('bootgate.apiKey')`)).toBe(server.adminKey);
     // The filter: one state, then a host id.
     await page.locator('.tile-unknown').click();
-    await page.waitForFunction(`document.querySelectorAll('tbody tr[data-host]').length === 1`);
+    await expect.poll(() => page.locator('tbody tr[data-host]').count(), WAIT).toBe(1);
     await page.locator('.tile-unknown').click();
     await page.getByLabel('Host id contains').fill('web-0');
-    await page.waitForFunction(`document.querySelectorAll('tbody tr[data-host]').length === 5`);
+    await expect.poll(() => page.locator('tbody tr[data-host]').count(), WAIT).toBe(5);
     await page.getByLabel('Host id contains').fill('');
+  });
+
+  it('works from the keyboard: the key field first, a skip link, focus on the heading after each navigation', async () => {
+    const probe = await watchedPage(session, server.baseUrl);
+    try {
+      await probe.page.goto(`${server.baseUrl}/ui/`);
+      expect(await probe.page.getByLabel('API key').evaluate(isFocused)).toBe(true);
+      await probe.page.keyboard.type(server.adminKey);
+      await probe.page.keyboard.press('Enter');
+      await row(probe.page, 'web-01', 'trusted');
+      expect(await probe.page.evaluate('document.activeElement?.textContent')).toBe('Fleet');
+      // The first stop in tab order is the skip link; it moves focus to the view's heading.
+      const firstStop = `document.querySelector('a[href], button:not([disabled]), input, select, textarea, [tabindex]:not([tabindex="-1"])')`;
+      expect(await probe.page.evaluate(`${firstStop}.textContent`)).toBe('Skip to content');
+      await probe.page.evaluate(`${firstStop}.focus()`);
+      await probe.page.keyboard.press('Enter');
+      expect(await probe.page.evaluate('document.activeElement?.tagName')).toBe('H1');
+      await probe.page.getByRole('link', { name: 'Drift' }).focus();
+      await probe.page.keyboard.press('Enter');
+      await probe.page.locator('h1', { hasText: 'Drift' }).waitFor(WAIT);
+      expect(await probe.page.evaluate('document.activeElement?.textContent')).toBe('Drift');
+      expect(await probe.page.getByRole('link', { name: 'Drift' }).getAttribute('aria-current')).toBe('page');
+      expect(probe.errors).toEqual([]);
+    } finally {
+      await probe.page.close();
+    }
   });
 
   it('turns a host red without a reload when it fails, and says so to screen readers', async () => {
@@ -131,7 +158,7 @@ describe.skipIf(!haveChromium())('the dashboard in headless Chromium', () => {
     await page.getByRole('link', { name: 'Drift' }).click();
     await page.waitForSelector('article.group', WAIT);
     const groups = page.locator('article.group');
-    await page.waitForFunction(`document.querySelectorAll('article.group').length === 2`, undefined, WAIT);
+    await expect.poll(() => groups.count(), WAIT).toBe(2);
     const first = groups.nth(0);
     expect(await first.locator('h2').innerText()).toMatch(/^2 hosts/);
     expect(await first.locator('.host-chips').innerText()).toMatch(/web-04[\s\S]*web-05/);
@@ -201,6 +228,34 @@ describe.skipIf(!haveChromium())('the dashboard in headless Chromium', () => {
     }
   });
 
+  it('says on the page, in the verifier’s words, when a change cannot be accepted (Secure Boot turned off)', async () => {
+    await addHost('sb-01');
+    const sb = agents.get('sb-01')!;
+    Object.assign(sb.host.platform, applyScenario(sb.host.platform, 'secure-boot-off'));
+    sb.host.reboot();
+    await attest('sb-01', 'fail');
+    const tab = await watchedPage(session, server.baseUrl);
+    try {
+      await signIn(tab.page, server.baseUrl, server.adminKey);
+      await row(tab.page, 'sb-01', 'untrusted');
+      await tab.page.getByRole('link', { name: 'Drift' }).click();
+      const group = tab.page.locator('article.group', { hasText: 'sb-01' });
+      await group.waitFor(WAIT);
+      await group.getByRole('button', { name: 'Accept this change…' }).click();
+      await group.getByLabel(/Why is this change legitimate/).fill('trying to accept Secure Boot off');
+      await group.getByRole('button', { name: 'Accept for 1 host' }).click();
+      const error = group.locator('.error');
+      await error.waitFor(WAIT);
+      expect(await error.innerText()).toMatch(/cannot be accepted.*\(409 change_not_acceptable\)/s);
+      expect(await group.locator('.accepted').count()).toBe(0);
+      // The form stays open with the note, so the operator can cancel or read why.
+      expect(await group.getByLabel(/Why is this change legitimate/).inputValue()).toBe('trying to accept Secure Boot off');
+      expect(tab.errors.every((e) => /status of 409/.test(e)), tab.errors.join('\n')).toBe(true);
+    } finally {
+      await tab.page.close();
+    }
+  });
+
   it('says on the page when the API answers 401 or 403', async () => {
     const other = await watchedPage(session, server.baseUrl);
     try {
@@ -210,7 +265,7 @@ describe.skipIf(!haveChromium())('the dashboard in headless Chromium', () => {
       expect(await other.page.evaluate(`sessionStorage.getItem('bootgate.apiKey')`)).toBeNull();
       await other.page.getByLabel('API key').fill(server.brokerKey);
       await other.page.getByRole('button', { name: 'Open the dashboard' }).click();
-      await other.page.waitForFunction(`/403/.test(document.querySelector('.error')?.textContent ?? '')`, undefined, WAIT);
+      await other.page.locator('.error', { hasText: '403' }).waitFor(WAIT);
       expect(await other.page.locator('.error').innerText()).toMatch(/may not do that \(403 forbidden\)/);
       expect(other.foreign).toEqual([]);
     } finally {
