@@ -4,6 +4,7 @@ import { html, Component, createRef } from './html.js';
 import { seg } from './api.js';
 import { ErrorNote, Time, plural } from './format.js';
 import { ChangesTable } from './changes.js';
+import { LoadingView } from './view.js';
 import { hostLink } from './fleet.js';
 
 const HOSTS_SHOWN = 24;
@@ -83,26 +84,8 @@ function Group({ group, api, role, accepted, onAccepted }) {
   </article>`;
 }
 
-export class DriftView extends Component {
+export class DriftView extends LoadingView {
   state = { groups: undefined, error: null, accepted: {} };
-
-  componentDidMount() {
-    this.load();
-  }
-
-  componentDidUpdate(prev) {
-    // Trust events come in bursts during a rollout: re-read the groups at most once a second.
-    if (prev.refresh !== this.props.refresh && !this.pending) {
-      this.pending = setTimeout(() => {
-        this.pending = undefined;
-        void this.load();
-      }, 1000);
-    }
-  }
-
-  componentWillUnmount() {
-    clearTimeout(this.pending);
-  }
 
   async load() {
     try {
@@ -129,16 +112,9 @@ export class DriftView extends Component {
   }
 }
 
-export class CensusView extends Component {
+export class CensusView extends LoadingView {
+  static identity = ['name'];
   state = { census: undefined, error: null };
-
-  componentDidMount() {
-    this.load();
-  }
-
-  componentDidUpdate(prev) {
-    if (prev.name !== this.props.name || prev.refresh !== this.props.refresh) this.load();
-  }
 
   async load() {
     const { api, name } = this.props;

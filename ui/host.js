@@ -1,6 +1,7 @@
 // One host: its trust, enrollment and AK; what changed since its last good boot; the failures of
 // its latest appraisal; its appraisal history.
-import { html, Component } from './html.js';
+import { html } from './html.js';
+import { LoadingView } from './view.js';
 import { apiPath, seg } from './api.js';
 import { ErrorNote, StateBadge, Time, VerdictBadge, absoluteTime, plural, stateOf } from './format.js';
 import { ChangesTable, FailuresTable } from './changes.js';
@@ -48,16 +49,9 @@ function History({ appraisals, next, onMore }) {
     ${next ? html`<button type="button" onClick=${onMore}>Older appraisals</button>` : null}`;
 }
 
-export class HostView extends Component {
+export class HostView extends LoadingView {
+  static identity = ['hostId'];
   state = { host: undefined, appraisals: [], next: null, changes: undefined, changesError: null, error: null, historyError: null };
-
-  componentDidMount() {
-    this.load();
-  }
-
-  componentDidUpdate(prev) {
-    if (prev.hostId !== this.props.hostId || prev.refresh !== this.props.refresh) this.load();
-  }
 
   async load() {
     const { api, hostId } = this.props;
