@@ -9,6 +9,8 @@ import { registerGolden } from './commands/golden.ts';
 import { registerAppraise } from './commands/appraise.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerDemo } from './commands/demo.ts';
+import { registerHosts } from './commands/hosts.ts';
+import { registerDrift } from './commands/drift.ts';
 
 /** Exit code for unusable input (contract §5). Commands set 0/1 themselves. */
 export const EXIT_UNUSABLE_INPUT = 2;
@@ -28,6 +30,8 @@ export async function main(argv: string[]): Promise<number> {
   registerGolden(program, setExit);
   registerAppraise(program, setExit);
   registerDemo(program, setExit);
+  registerHosts(program, setExit);
+  registerDrift(program, setExit);
   try {
     await program.parseAsync(argv);
   } catch (err) {

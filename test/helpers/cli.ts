@@ -17,9 +17,10 @@ export interface CliRun {
   stderr: string;
 }
 
-export function runBootgate(args: string[]): Promise<CliRun> {
+/** `env` is added to this process's environment for the child. */
+export function runBootgate(args: string[], env?: Record<string, string>): Promise<CliRun> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], OPTIONS, (err, stdout, stderr) => {
+    execFile(process.execPath, [BIN, ...args], { ...OPTIONS, ...(env ? { env: { ...process.env, ...env } } : {}) }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
       resolve({ code, stdout, stderr });
     });
