@@ -21,6 +21,7 @@ const PUBLIC_API = [
   /^\/v1\/hosts\/X\/changes$/,
   /^\/v1\/drift$/,
   /^\/v1\/drift\/X\/accept$/,
+  /^\/v1\/drift\/acceptances$/,
   /^\/v1\/golden$/,
   /^\/v1\/golden\/X\/census$/,
   /^\/v1\/events$/,

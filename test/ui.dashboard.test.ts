@@ -181,6 +181,10 @@ describe.skipIf(!haveChromium())('the dashboard in headless Chromium', () => {
     expect(await done.evaluate(isFocused)).toBe(true);
     const after = (await server.call('GET', `/v1/golden/${SIM_PROFILE}`, { key: server.adminKey })).json as { version: string };
     expect(`${SIM_PROFILE}@${after.version}`).toBe(version);
+    // The audit trail on the same page: the version written, the hosts and the note.
+    const audit = page.locator('table.acceptances tbody tr').first();
+    await audit.waitFor(WAIT);
+    expect(await audit.innerText()).toMatch(new RegExp(`${version}[\\s\\S]*web-04[\\s\\S]*CHG-1042`));
     await screenshot(page, 'ui-drift-accepted');
 
     await page.getByRole('link', { name: 'Fleet' }).click();

@@ -5,6 +5,7 @@ import { seg } from './api.js';
 import { ErrorNote, Time, plural } from './format.js';
 import { ChangesTable } from './changes.js';
 import { LoadingView } from './view.js';
+import { Acceptances } from './acceptances.js';
 import { hostLink } from './fleet.js';
 
 const HOSTS_SHOWN = 24;
@@ -88,15 +89,16 @@ export class DriftView extends LoadingView {
   state = { groups: undefined, error: null, accepted: {} };
 
   async load() {
-    try {
-      const r = await this.props.api.get('/v1/drift');
-      this.setState({ groups: r.groups, error: null });
-    } catch (err) {
-      this.setState({ error: err });
-    }
+    const { api, role } = this.props;
+    const [drift, audit] = await Promise.allSettled([api.get('/v1/drift'), role === 'admin' ? api.get('/v1/drift/acceptances') : Promise.resolve(null)]);
+    this.setState({
+      groups: drift.status === 'fulfilled' ? drift.value.groups : this.state.groups,
+      acceptances: audit.status === 'fulfilled' ? audit.value?.acceptances : this.state.acceptances,
+      error: drift.status === 'rejected' ? drift.reason : audit.status === 'rejected' ? audit.reason : null,
+    });
   }
 
-  render({ api, role }, { groups, error, accepted }) {
+  render({ api, role }, { groups, error, accepted, acceptances }) {
     return html`<div>
       <h1 tabindex="-1">Drift</h1>
       <p class="lede">Hosts whose latest appraisal failed, grouped by the same change since their last good boot, the largest group first.
@@ -106,8 +108,12 @@ export class DriftView extends LoadingView {
       ${groups && groups.length === 0 ? html`<p>No drift: no host fails with a changed boot.</p>` : null}
       ${(groups ?? []).map(
         (g) => html`<${Group} key=${g.groupId} group=${g} api=${api} role=${role} accepted=${accepted[g.groupId]}
-          onAccepted=${(r) => this.setState({ accepted: { ...this.state.accepted, [g.groupId]: r } })} />`,
+          onAccepted=${(r) => {
+            this.setState({ accepted: { ...this.state.accepted, [g.groupId]: r } });
+            void this.load();
+          }} />`,
       )}
+      <${Acceptances} acceptances=${acceptances} />
     </div>`;
   }
 }
