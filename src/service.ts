@@ -138,7 +138,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     }
     let issuer = config.issuer ?? '';
     const evidence = new EvidenceLogs(store);
-    const changes = new ChangeTracker(store, profiles, evidence);
+    const changes = new ChangeTracker(store, profiles, evidence, log);
     const context: AppContext = {
       config,
       store,

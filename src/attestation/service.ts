@@ -62,8 +62,8 @@ export interface AttestationSettings {
   issuer(): string;
   /** Called after each appraisal is stored with its stage timings, `store` included (benchmarks). */
   onAppraised?: (timings: Readonly<Record<string, number>>) => void;
-  /** The drift entry of a counted failure, from its record and the host's last passing appraisal (src/fleet/changes.ts). */
-  driftEntry?: (record: AppraisalRecord, baseline: AppraisalRecord | undefined) => Promise<DriftEntry>;
+  /** The drift entry of a counted failure, from its record and the host's last passing appraisal (src/fleet/changes.ts); never throws. */
+  driftEntry?: (record: AppraisalRecord, baseline: AppraisalRecord | undefined) => Promise<DriftEntry | undefined>;
 }
 
 const NONCE_BYTES = 32;

@@ -4,6 +4,7 @@
  * diff, from the two kept event logs, with the components and bank of the profile that appraised
  * the latest boot.
  */
+import type { Logger } from 'pino';
 import { blockingCodes, changeSetId } from '../appraisal/change-set.ts';
 import { diffBoots, type BootChange } from '../appraisal/diff.ts';
 import type { EventLog } from '../eventlog/types.ts';
@@ -44,6 +45,7 @@ export class ChangeTracker {
     private readonly store: Store,
     private readonly profiles: ProfileCatalog,
     private readonly logs: EvidenceLogs,
+    private readonly log: Logger,
   ) {}
 
   private async basis(profileId: string | null): Promise<Basis> {
@@ -59,9 +61,20 @@ export class ChangeTracker {
 
   /**
    * The drift entry of a counted failure about to be recorded: `record.eventLog` holds its log when
-   * the log was appraised; `baseline` is the host's last passing appraisal.
+   * the log was appraised; `baseline` is the host's last passing appraisal. Undefined (and logged)
+   * when it cannot be computed: the verdict is recorded all the same, and the host is left out of
+   * /v1/drift until it attests again.
    */
-  async driftEntry(record: AppraisalRecord, baseline: AppraisalRecord | undefined): Promise<DriftEntry> {
+  async driftEntry(record: AppraisalRecord, baseline: AppraisalRecord | undefined): Promise<DriftEntry | undefined> {
+    try {
+      return await this.computeEntry(record, baseline);
+    } catch (err) {
+      this.log.error({ err, hostId: record.hostId, appraisalId: record.appraisalId }, 'drift entry failed');
+      return undefined;
+    }
+  }
+
+  private async computeEntry(record: AppraisalRecord, baseline: AppraisalRecord | undefined): Promise<DriftEntry> {
     const blockers = blockingCodes(record.failures as Array<{ code: string }>);
     const profileName = record.profile === null ? null : record.profile.slice(0, record.profile.lastIndexOf('@'));
     const latestDigest = record.eventLog !== undefined ? record.evidence.eventLog : undefined;
