@@ -101,11 +101,11 @@ describe.skipIf(!haveChromium())('the dashboard in headless Chromium', () => {
       await probe.page.evaluate(`${firstStop}.focus()`);
       await probe.page.keyboard.press('Enter');
       expect(await probe.page.evaluate('document.activeElement?.tagName')).toBe('H1');
-      await probe.page.getByRole('link', { name: 'Drift' }).focus();
+      await probe.page.getByRole('link', { name: 'Drift', exact: true }).focus();
       await probe.page.keyboard.press('Enter');
       await probe.page.locator('h1', { hasText: 'Drift' }).waitFor(WAIT);
       expect(await probe.page.evaluate('document.activeElement?.textContent')).toBe('Drift');
-      expect(await probe.page.getByRole('link', { name: 'Drift' }).getAttribute('aria-current')).toBe('page');
+      expect(await probe.page.getByRole('link', { name: 'Drift', exact: true }).getAttribute('aria-current')).toBe('page');
       expect(probe.errors).toEqual([]);
     } finally {
       await probe.page.close();
@@ -142,6 +142,7 @@ describe.skipIf(!haveChromium())('the dashboard in headless Chromium', () => {
     expect(text).toMatch(/not in the last passing boot/);
     expect(text).toMatch(/[0-9a-f]{64}/);
     expect(await page.locator('table.failures').innerText()).toContain('driver_not_allowed');
+    expect(await page.locator('p.shared').innerText()).toMatch(/No other host failed with this change/);
     expect(await page.locator('table.history tbody tr').count()).toBe(2);
     expect(await page.evaluate('document.activeElement?.tagName')).toBe('H1');
     await screenshot(page, 'ui-host');
@@ -155,7 +156,7 @@ describe.skipIf(!haveChromium())('the dashboard in headless Chromium', () => {
       host.reboot();
       await attest(id, 'fail');
     }
-    await page.getByRole('link', { name: 'Drift' }).click();
+    await page.getByRole('link', { name: 'Drift', exact: true }).click();
     await page.waitForSelector('article.group', WAIT);
     const groups = page.locator('article.group');
     await expect.poll(() => groups.count(), WAIT).toBe(2);
@@ -187,7 +188,7 @@ describe.skipIf(!haveChromium())('the dashboard in headless Chromium', () => {
     expect(await audit.innerText()).toMatch(new RegExp(`${version}[\\s\\S]*web-04[\\s\\S]*CHG-1042`));
     await screenshot(page, 'ui-drift-accepted');
 
-    await page.getByRole('link', { name: 'Fleet' }).click();
+    await page.getByRole('link', { name: 'Fleet', exact: true }).click();
     await row(page, 'web-04', 'untrusted');
     for (const id of ['web-04', 'web-05']) await attest(id, 'pass');
     await row(page, 'web-04', 'trusted');
@@ -214,7 +215,7 @@ describe.skipIf(!haveChromium())('the dashboard in headless Chromium', () => {
       await signIn(sched.page, server.baseUrl, server.schedulerKey);
       await row(sched.page, 'odd-01', 'untrusted');
       expect(await sched.page.locator('header .role').innerText()).toMatch(/scheduler/);
-      await sched.page.getByRole('link', { name: 'Drift' }).click();
+      await sched.page.getByRole('link', { name: 'Drift', exact: true }).click();
       const group = sched.page.locator('article.group').first();
       await group.waitFor(WAIT);
       expect(await group.getByRole('button', { name: 'Accept this change' }).isDisabled()).toBe(true);
@@ -242,7 +243,7 @@ describe.skipIf(!haveChromium())('the dashboard in headless Chromium', () => {
     try {
       await signIn(tab.page, server.baseUrl, server.adminKey);
       await row(tab.page, 'sb-01', 'untrusted');
-      await tab.page.getByRole('link', { name: 'Drift' }).click();
+      await tab.page.getByRole('link', { name: 'Drift', exact: true }).click();
       const group = tab.page.locator('article.group', { hasText: 'sb-01' });
       await group.waitFor(WAIT);
       await group.getByRole('button', { name: 'Accept this change…' }).click();

@@ -69,7 +69,18 @@ export class HostView extends LoadingView {
       ? await Promise.allSettled([api.get(apiPath(`${base}/appraisals`, { limit: HISTORY_PAGE })), api.get(`${base}/changes`)])
       : [{ status: 'fulfilled', value: { appraisals: [], next: null } }, { status: 'fulfilled', value: { from: null, to: null, changes: [] } }];
     if (this.props.hostId !== hostId) return;
+    // A failing host with a changed boot: is it one of many (a rollout) or on its own?
+    let group = null;
+    if (host.trust?.status === 'untrusted' && changes.status === 'fulfilled' && changes.value.changes?.length > 0) {
+      try {
+        group = (await api.get('/v1/drift')).groups.find((g) => g.hosts.includes(hostId)) ?? null;
+      } catch {
+        group = null;
+      }
+    }
+    if (this.props.hostId !== hostId) return;
     this.setState({
+      group,
       host,
       error: null,
       appraisals: history.status === 'fulfilled' ? history.value.appraisals : [],
@@ -90,7 +101,7 @@ export class HostView extends LoadingView {
     }
   }
 
-  render({ hostId, now }, { host, appraisals, next, changes, changesError, error, historyError }) {
+  render({ hostId, now }, { host, appraisals, next, changes, changesError, error, historyError, group }) {
     const state = host ? stateOf(host, now) : 'unknown';
     return html`<div class="host-view" data-state=${host ? state : ''}>
       <h1 tabindex="-1">Host <span class="host-id">${hostId}</span> ${host ? html`<${StateBadge} state=${state} />` : null}</h1>
@@ -120,6 +131,7 @@ export class HostView extends LoadingView {
         </div>
         <section class="panel" aria-labelledby="changes-h"><h2 id="changes-h">What changed since the last good boot</h2>
           <${Changes} changes=${changes} state=${state} error=${changesError} />
+          ${group ? html`<p class="shared">${group.count > 1 ? `${plural(group.count - 1, 'other host')} failed with exactly this change (${group.profile}).` : 'No other host failed with this change.'}${' '}<a href="#/drift">See it on the drift page</a>.</p>` : null}
         </section>
         <section class="panel" aria-labelledby="failures-h"><h2 id="failures-h">Failures of the latest appraisal</h2>
           <${FailuresTable} failures=${host.trust.failures} caption="Why the latest appraisal failed" />
