@@ -15,7 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { appraiseEvidence } from '../src/appraisal/pipeline.ts';
 import { appraiseLog } from '../src/appraisal/appraise.ts';
-import { checkDigestConsistency, parseEventLog, replayEventLog } from '../src/eventlog/index.ts';
+import { checkDigestConsistency, checkDigestConsistencyDetailed, parseEventLog, replayEventLog } from '../src/eventlog/index.ts';
 import { learnProfile, loadProfileFile, type GoldenProfile } from '../src/golden/index.ts';
 import { createSimHost } from '../tpm-sim/index.ts';
 
@@ -62,7 +62,7 @@ function floorUs(bytes: Uint8Array): { sha256Us: number; rsaVerifyUs: number; fl
 function stages(bytes: Uint8Array, profile: GoldenProfile, full: () => unknown): Record<string, unknown> {
   const log = parseEventLog(bytes);
   const replay = replayEventLog(log);
-  const consistency = checkDigestConsistency(log);
+  const consistency = checkDigestConsistencyDetailed(log);
   const check = appraiseLog({ log, replay, consistency, profile });
   const floor = floorUs(bytes);
   const us: Record<string, number> = {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { appraiseEvidence } from '../src/appraisal/pipeline.ts';
 import { loadProfileFile } from '../src/golden/load.ts';
-import { bootEvents, encodeEventLog, fakeImage, LOG_BANKS, referencePlatform } from '../tpm-sim/index.ts';
+import { applyScenario, bootEvents, encodeEventLog, fakeImage, LOG_BANKS, referencePlatform } from '../tpm-sim/index.ts';
 import { haveSharedFixtures, repoRoot, SHARED_FIXTURES_MISSING, sharedFixturesDir } from './helpers/fixtures.ts';
 import { runBootgateSync as bootgate } from './helpers/cli.ts';
 
@@ -40,6 +40,27 @@ describe('bootgate golden', () => {
     expect(mp.version).toBe('4');
     expect(bootgate(['appraise', '--golden', merged, '--eventlog', logB]).code).toBe(0);
     expect(appraiseEvidence({ eventLog: new Uint8Array(readFileSync(logA)), profiles: [mp] }).verdict).toBe('pass');
+  });
+
+  it('learn refuses (exit 1, nothing written) a profile that fails its own log, naming the event and reason, with and without --merge', () => {
+    // A db whose logged certificates are not the ones its digest measured: the db rule learned from
+    // that data reads unverified data, so the profile cannot pass its own log.
+    const attacked = bootEvents(applyScenario(referencePlatform(), 'db-key-added'));
+    const forged = bootEvents(referencePlatform()).map((e) => (e.component === 'db' ? { ...e, data: attacked.find((a) => a.component === 'db')!.data } : e));
+    const log = path.join(tmp, 'forged-db.bin');
+    writeFileSync(log, encodeEventLog(LOG_BANKS, forged));
+    const out = path.join(tmp, 'never-written.json');
+    const r = bootgate(['golden', 'learn', '--eventlog', log, '--name', 'forged', '--out', out]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('refusing to write forged@1: it fails the log it was learned from');
+    expect(r.stderr).toMatch(/event_data_mismatch: PCR 7 event \d+ \(EV_EFI_VARIABLE_DRIVER_CONFIG\)/);
+    expect(() => readFileSync(out)).toThrow();
+    const base = path.join(tmp, 'base.json');
+    expect(bootgate(['golden', 'learn', '--eventlog', logA, '--name', 'base', '--out', base]).code).toBe(0);
+    const m = bootgate(['golden', 'learn', '--eventlog', log, '--name', 'base', '--merge', base, '--out', out]);
+    expect(m.code).toBe(1);
+    expect(m.stderr).toContain('event_data_mismatch');
+    expect(() => readFileSync(out)).toThrow();
   });
 
   it('learn prints to stdout without --out; unusable input exits 2', () => {

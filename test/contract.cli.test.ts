@@ -83,6 +83,8 @@ interface EventJson {
   type: unknown;
   digests: unknown;
   data?: unknown;
+  dataVerified?: boolean;
+  knownDeviation?: string;
 }
 
 function expectContractEventLogJson(json: Record<string, unknown>, format: string, banks: string[]): void {
@@ -91,7 +93,10 @@ function expectContractEventLogJson(json: Record<string, unknown>, format: strin
   const events = json.events as EventJson[];
   expect(events.length).toBeGreaterThan(0);
   events.forEach((e, i) => {
-    for (const k of Object.keys(e)) expect(['index', 'pcr', 'type', 'digests', 'data']).toContain(k);
+    // The contract's keys, plus the documented additions dataVerified (boolean) and knownDeviation (quirk id).
+    for (const k of Object.keys(e)) expect(['index', 'pcr', 'type', 'digests', 'data', 'dataVerified', 'knownDeviation']).toContain(k);
+    if ('dataVerified' in e) expect(typeof e.dataVerified).toBe('boolean');
+    if ('knownDeviation' in e) expect(e.dataVerified).toBe(false);
     expect(e.index).toBe(i);
     expect(Number.isInteger(e.pcr)).toBe(true);
     expect(e.type).toMatch(/^EV_[A-Z0-9_]+$/);

@@ -28,7 +28,7 @@ afterAll(async () => {
 });
 
 let counter = 0;
-async function enrolledHost(scenario?: 'secure-boot-off'): Promise<HostAgent> {
+async function enrolledHost(scenario?: 'secure-boot-off' | 'unknown-bootloader'): Promise<HostAgent> {
   const host = createSimHost({ ekType: 'ecc', akType: 'ecc', hostId: `drift-${process.pid}-${counter++}`, ...(scenario ? { scenario } : {}) });
   const agent = new HostAgent(host, s.baseUrl);
   await agent.enroll([SIM_PROFILE]);
@@ -155,6 +155,17 @@ describe('drift: a bootloader rollout accepted in one audited step', () => {
     const page2 = await s.call('GET', `/v1/hosts/${a.host.hostId}/appraisals?limit=2&before=${page1.json.next}`, { key: s.schedulerKey });
     expect(page2.json.appraisals.map((x: { appraisalId: string }) => x.appraisalId)).toEqual([passId]);
     expect(page2.json.next).toBeNull();
+  });
+
+  it('a host that never passed: its change set is what its appraisal refused, and accepting it lets the host pass', async () => {
+    const agent = await enrolledHost('unknown-bootloader');
+    expect(codes(await agent.attest())).toEqual(['bootloader_not_allowed']);
+    const ch = (await s.call('GET', `/v1/hosts/${agent.host.hostId}/changes`, { key: s.schedulerKey })).json;
+    expect(ch.from).toBeNull();
+    expect(ch.changes).toEqual([expect.objectContaining({ pcr: 4, component: 'bootloader', change: 'added' })]);
+    const r = await s.call('POST', `/v1/drift/${ch.groupId}/accept`, { key: s.adminKey, body: { note: 'new model, grub built in house' } });
+    expect(r.status).toBe(201);
+    expect((await agent.attest()).verdict).toBe('pass');
   });
 
   it('refuses with 409 a group whose hosts turned Secure Boot off', async () => {

@@ -93,6 +93,42 @@ describe('§6 routes refuse what is not theirs', () => {
   });
 });
 
+describe('GET /v1/hosts pages', () => {
+  it('returns every host that stayed in its state exactly once while the fleet changes between pages', async () => {
+    const tag = `pg${process.pid}`;
+    const ids = ['b', 'd', 'f', 'h', 'j', 'l'].map((x) => `${tag}-${x}`);
+    const agents = new Map<string, HostAgent>();
+    for (const id of ids) {
+      const a = new HostAgent(createSimHost({ hostId: id }), s.baseUrl);
+      await a.enroll([SIM_PROFILE]);
+      await a.activate();
+      agents.set(id, a);
+    }
+    const seen: string[] = [];
+    let next: string | null = null;
+    let pages = 0;
+    do {
+      const r = await s.call('GET', `/v1/hosts?trust=unknown&limit=2${next ? `&after=${next}` : ''}`, { key: s.schedulerKey });
+      expect(r.status).toBe(200);
+      expect(r.json.hosts.every((h: { trust: { status: string } }) => h.trust.status === 'unknown')).toBe(true);
+      seen.push(...r.json.hosts.map((h: { hostId: string }) => h.hostId).filter((id: string) => id.startsWith(tag)));
+      next = r.json.next;
+      if (pages++ === 0) {
+        // Meanwhile: a host not yet listed leaves, another turns trusted, a new one enrolls behind the cursor.
+        expect((await s.call('DELETE', `/v1/hosts/${tag}-h`, { key: s.adminKey })).status).toBe(204);
+        expect((await agents.get(`${tag}-j`)!.attest()).verdict).toBe('pass');
+        const late = new HostAgent(createSimHost({ hostId: `${tag}-a` }), s.baseUrl);
+        await late.enroll([SIM_PROFILE]);
+        await late.activate();
+      }
+    } while (next !== null);
+    const stayed = ids.filter((id) => !id.endsWith('-h') && !id.endsWith('-j'));
+    for (const id of stayed) expect(seen.filter((x) => x === id), id).toHaveLength(1);
+    expect(seen).not.toContain(`${tag}-h`);
+    expect(seen).not.toContain(`${tag}-j`);
+  });
+});
+
 describe('failures that are not a change of boot', () => {
   it('a replayed quote: its own drift group that cannot be accepted, and changes that say why there is no boot to compare', async () => {
     const agent = await enrolled('replay', 'replayed-quote');

@@ -1,6 +1,4 @@
 import { createHash } from 'node:crypto';
-import { readdirSync, statSync } from 'node:fs';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { appraiseEvidence } from '../src/appraisal/pipeline.ts';
 import { isMeasured } from '../src/appraisal/classify.ts';
@@ -9,31 +7,15 @@ import type { EventLog } from '../src/eventlog/types.ts';
 import { learnProfile } from '../src/golden/learn.ts';
 import type { GoldenProfile } from '../src/golden/schema.ts';
 import { toHex } from '../src/util/encoding.ts';
-import { haveSharedFixtures, readFixture, SHARED_FIXTURES_MISSING, sharedFixturesDir } from './helpers/fixtures.ts';
+import { haveSharedFixtures, readFixture, realEventLogFiles, realLogs, SHARED_FIXTURES_MISSING } from './helpers/fixtures.ts';
 import { dropLastSignature, flipDigest, replaceEventData } from './helpers/golden-mutate.ts';
-
-/** Every binary event log in the shared fixtures (not only those listed in expected-pcrs.json). */
-function allRealLogs(): string[] {
-  if (!haveSharedFixtures()) return [];
-  const root = sharedFixturesDir();
-  const out: string[] = [];
-  const walk = (dir: string): void => {
-    for (const f of readdirSync(dir)) {
-      const p = path.join(dir, f);
-      if (statSync(p).isDirectory()) walk(p);
-      else if (/(?:\.bin|_eventlog)$/.test(f) && !/(?:tpms_attest|tpmt_signature|tpmt_public)\.bin$/.test(f)) out.push(path.relative(root, p));
-    }
-  };
-  walk(root);
-  return out.sort();
-}
 
 function learned(bytes: Uint8Array, name = 'learned'): { log: EventLog; profile: GoldenProfile } {
   const log = parseEventLog(bytes);
   return { log, profile: learnProfile(log, replayEventLog(log), { name }) };
 }
 
-const LOGS = allRealLogs();
+const LOGS = realEventLogFiles();
 const RHEL8 = 'go-tpm-tools/internal/test/eventlogs/rhel8-uefi.bin';
 const UBUNTU = 'go-tpm-tools/internal/test/eventlogs/ubuntu-2104-no-secure-boot.bin';
 const DEBIAN = 'go-tpm-tools/internal/test/eventlogs/debian-10.bin';
@@ -44,8 +26,26 @@ const GCE = 'go-tpm-tools/internal/test/attestations/gce-cos-85-nonce9009.split/
 if (!haveSharedFixtures()) console.warn(`skipping real-log golden tests: ${SHARED_FIXTURES_MISSING}`);
 
 describe.skipIf(!haveSharedFixtures())('learn then appraise every real log', () => {
-  it('finds the real logs', () => {
-    expect(LOGS.length).toBeGreaterThanOrEqual(13);
+  it('finds every real log by its content, including those named neither .bin nor *_eventlog', () => {
+    // Every log with expected PCRs, and the GCE attestation's log, must be found by content.
+    for (const r of realLogs()) expect(LOGS).toContain(r.name);
+    expect(LOGS).toContain('go-tpm-tools/internal/test/attestations/gce-cos-85-nonce9009.split/event_log.bin');
+    expect(LOGS.some((f) => !/(?:\.bin|_eventlog)$/.test(f))).toBe(true);
+    expect(LOGS.some((f) => /tpms_attest|tpmt_signature|tpmt_public|\.der$|\.json$/.test(f))).toBe(false);
+  });
+
+  it.each(LOGS)('%s: one edited event in each appraised PCR fails, naming that PCR', (name) => {
+    const bytes = readFixture(name);
+    if (parseEventLog(bytes).events.every((e) => !isMeasured(e))) return; // nothing measured: learning refuses (above)
+    const { log, profile } = learned(bytes);
+    for (const pcr of profile.pcrs) {
+      const ev = log.events.find((e) => isMeasured(e) && e.pcr === pcr && e.digests[profile.bank] !== undefined);
+      expect(ev, `PCR ${pcr}`).toBeDefined();
+      if (ev === undefined) continue;
+      const outcome = appraiseEvidence({ eventLog: flipDigest(bytes, log, ev, profile.bank), profiles: [profile] });
+      expect(outcome.verdict, `PCR ${pcr} event ${ev.index} ${ev.typeName}`).toBe('fail');
+      expect(outcome.failures.some((f) => f.pcr === pcr && f.eventIndex === ev.index), JSON.stringify(outcome.failures)).toBe(true);
+    }
   });
 
   it.each(LOGS)('%s: the learned profile passes its own log', (name) => {
@@ -113,12 +113,14 @@ describe.skipIf(!haveSharedFixtures())('learn then appraise every real log', () 
     const text = new TextDecoder().decode(ev.data);
     const tampered = new TextEncoder().encode(text.replace(/ ro( |$)/, ' rw$1'));
     expect(tampered.length).toBe(ev.data.length);
-    for (const rehash of [false, true]) {
+    // Forged text under the old digest: the command-line rule reads unverified text.
+    // Re-hashed: the text is verified, and it is not an allowed command line.
+    for (const [rehash, code] of [[false, 'event_data_mismatch'], [true, 'cmdline_not_allowed']] as const) {
       const outcome = appraiseEvidence({ eventLog: replaceEventData(bytes, log, ev, tampered, rehash), profiles: [profile] });
       expect(outcome.verdict).toBe('fail');
       const named = outcome.failures.filter((x) => x.eventIndex === ev.index);
-      expect(named.map((x) => x.code)).toContain('cmdline_not_allowed');
-      expect(named.every((x) => x.pcr === 8)).toBe(true);
+      expect(named.map((x) => x.code)).toEqual([code]);
+      expect(named.every((x) => x.pcr === 8 && x.rule === 'kernelCmdline')).toBe(true);
     }
   });
 

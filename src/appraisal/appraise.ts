@@ -1,16 +1,18 @@
 /**
- * Appraise one parsed event log against one golden profile: log integrity in the appraised bank,
- * every measured event in an appraised PCR against its rule (deny by default), required
- * separators and Secure Boot state, and (with a quote) appraised PCRs that are not quoted or not explained.
+ * Appraise one parsed event log against one golden profile: every measured event in an appraised
+ * PCR against its rule (deny by default), required separators and Secure Boot state, and (with a
+ * quote) appraised PCRs that are not quoted or not explained. An event's data counts only where its
+ * digest verifies it: a rule that would read unverified data fails the event (event_data_mismatch),
+ * and a rule that pins the digest alone decides it without the data.
  */
-import { DataHashes } from '../eventlog/data-hash.ts';
-import type { DigestMismatch, EventLog, ReplayResult, TcgEvent } from '../eventlog/types.ts';
+import { dataVerified, type ConsistencyReport } from '../eventlog/consistency.ts';
+import type { EventLog, ReplayResult, TcgEvent } from '../eventlog/types.ts';
 import type { GoldenProfile } from '../golden/schema.ts';
 import type { HashAlg, PcrBanks } from '../tpm/alg.ts';
 import { toHex } from '../util/encoding.ts';
 import { classifyEvents, EVT } from './classify.ts';
 import { dedupeFindings } from './finding.ts';
-import { eventDigestHex, isContentBound } from './match.ts';
+import { eventDigestHex } from './match.ts';
 import { checkComponent, type EventCheck } from './rules-components.ts';
 import { checkAuthority, checkDbxEvent, checkSecureBootLog, checkSecureBootVar, checkSignatureDb } from './rules-secureboot.ts';
 import type { Finding, Verdict } from './types.ts';
@@ -18,7 +20,8 @@ import type { Finding, Verdict } from './types.ts';
 export interface AppraiseLogInput {
   log: EventLog;
   replay: ReplayResult;
-  consistency: DigestMismatch[];
+  /** Which events' data their digests verify, in the appraised bank. */
+  consistency: ConsistencyReport;
   profile: GoldenProfile;
   /** PCR values the quote vouches for (resolveQuotedPcrs), when there is a quote. */
   quotedPcrs?: PcrBanks;
@@ -27,8 +30,6 @@ export interface AppraiseLogInput {
    * pcr_value_missing; only a PCR outside the selection is pcr_not_quoted.
    */
   quoteSelection?: readonly { hash: HashAlg; pcrs: readonly number[] }[];
-  /** H(event data) memo shared with checkDigestConsistency in the same appraisal. */
-  dataHashes?: DataHashes;
 }
 
 export interface LogAppraisal {
@@ -41,20 +42,21 @@ export function pcrResetValue(pcr: number, size: number): Uint8Array {
   return new Uint8Array(size).fill(pcr >= 17 && pcr <= 22 ? 0xff : 0);
 }
 
-/** An event under check. `bound` hashes the content, so it is computed only when a rule asks for it. */
-class LazyEventCheck implements EventCheck {
-  #bound: boolean | undefined;
-  constructor(
-    readonly profile: GoldenProfile,
-    readonly bank: HashAlg,
-    readonly ev: TcgEvent,
-    readonly digest: string,
-    private readonly dataHashes: DataHashes,
-  ) {}
-
-  get bound(): boolean {
-    return (this.#bound ??= isContentBound(this.ev, this.bank, this.dataHashes));
+function eventCheck(profile: GoldenProfile, bank: HashAlg, ev: TcgEvent, digest: string, consistency: ConsistencyReport): EventCheck {
+  const verified = dataVerified(consistency, ev, bank);
+  const c: EventCheck = { profile, bank, ev, digest, dataVerified: verified };
+  if (verified === false) {
+    const known = consistency.mismatches.find((m) => m.eventIndex === ev.index && m.bank === bank)?.knownDeviation;
+    if (known !== undefined) return { ...c, knownDeviation: known };
   }
+  return c;
+}
+
+/** Findings about an event whose data is unverified say so, so nobody reads its decoded data as measured. */
+function markUnverified(findings: Finding[], c: EventCheck): Finding[] {
+  if (c.dataVerified !== false) return findings;
+  const note = c.knownDeviation !== undefined ? `known deviation ${c.knownDeviation}` : `its digest is none of ${c.ev.typeName}'s genuine digests`;
+  return findings.map((f) => (f.dataVerified === false ? f : { ...f, dataVerified: false, message: `${f.message} (the event's data is unverified: ${note})` }));
 }
 
 function allowedUnknown(profile: GoldenProfile, ev: TcgEvent): boolean {
@@ -69,21 +71,11 @@ const DENY_CODES = new Set([
 
 export function appraiseLog(input: AppraiseLogInput): LogAppraisal {
   const { log, replay, consistency, profile, quotedPcrs, quoteSelection } = input;
-  const dataHashes = input.dataHashes ?? new DataHashes();
   const bank = profile.bank;
   const appraised = new Set(profile.pcrs);
   const findings: Finding[] = [];
   const measured = log.events.filter((e) => e.type !== EVT.EV_NO_ACTION && e.pcr <= 23);
 
-  // Integrity of the log in the appraised bank comes first: content rules rely on it.
-  for (const m of consistency) {
-    if (m.bank !== bank || !appraised.has(m.pcr)) continue;
-    findings.push({
-      code: 'event_data_mismatch',
-      message: `PCR ${m.pcr} event ${m.eventIndex} (${m.typeName}): ${m.bank} digest ${m.logged} is not the hash of the event data (${m.computed})`,
-      pcr: m.pcr, bank: m.bank, eventIndex: m.eventIndex, eventType: m.typeName, rule: 'log.consistency', expected: m.computed, actual: m.logged,
-    });
-  }
   const unreplayable = new Set<number>();
   for (const u of replay.unreplayable) {
     if (u.bank !== bank || !appraised.has(u.pcr) || unreplayable.has(u.pcr)) continue;
@@ -108,7 +100,7 @@ export function appraiseLog(input: AppraiseLogInput): LogAppraisal {
     if (cls === undefined || !appraised.has(ev.pcr)) return;
     const d = eventDigestHex(ev, bank);
     if (d === undefined) return; // reported above as pcr_bank_unreplayable
-    const c = new LazyEventCheck(profile, bank, ev, d, dataHashes);
+    const c = eventCheck(profile, bank, ev, d, consistency);
     let out: Finding[];
     switch (cls.kind) {
       case 'secureBootVar':
@@ -127,7 +119,7 @@ export function appraiseLog(input: AppraiseLogInput): LogAppraisal {
         out = checkComponent(cls, c);
     }
     if (allowedUnknown(profile, ev)) out = out.filter((f) => !DENY_CODES.has(f.code));
-    findings.push(...out);
+    findings.push(...markUnverified(out, c));
   });
 
   // Required separators (default: PCRs 0-7 that are appraised).

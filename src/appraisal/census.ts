@@ -4,13 +4,13 @@
  * carried it); command lines allowed by text match by the text of an event whose digest is the
  * hash of that text; Secure Boot database entries by certificate SHA-256 or hash.
  */
-import { DataHashes } from '../eventlog/data-hash.ts';
+import { checkDigestConsistencyDetailed, dataVerified } from '../eventlog/consistency.ts';
 import type { EventLog } from '../eventlog/types.ts';
 import type { CertificateEntry, GoldenProfile, SignatureSet, TextMatch } from '../golden/schema.ts';
 import { toHex } from '../util/encoding.ts';
 import { classifyEvents, eventText, isMeasured } from './classify.ts';
 import type { Component } from './component.ts';
-import { describeTextMatch, isContentBound, textMatches } from './match.ts';
+import { describeTextMatch, textMatches } from './match.ts';
 import { signatureEntries } from './rules-secureboot.ts';
 
 export interface CensusValue {
@@ -91,18 +91,19 @@ export function usedValues(p: GoldenProfile, log: EventLog, allowed: readonly Ce
   const used = new Set<string>();
   const appraised = new Set(p.pcrs);
   const classes = classifyEvents(log, p);
-  const hashes = new DataHashes();
+  const consistency = checkDigestConsistencyDetailed(log, { banks: [p.bank] });
+  const verified = (ev: (typeof log.events)[number]): boolean => dataVerified(consistency, ev, p.bank) === true;
   const texts = allowed.flatMap((c) => c.values.filter((v) => v.match !== undefined));
   log.events.forEach((ev, i) => {
     const cls = classes[i];
     if (cls === undefined || !isMeasured(ev) || !appraised.has(ev.pcr)) return;
     const d = ev.digests[p.bank];
     if (d !== undefined) used.add(`d:${toHex(d)}`);
-    if (cls.kind === 'signatureDb' && ev.decoded.kind === 'efi_variable' && isContentBound(ev, p.bank, hashes)) {
+    if (cls.kind === 'signatureDb' && ev.decoded.kind === 'efi_variable' && verified(ev)) {
       for (const e of signatureEntries(ev.decoded.signatureLists)) used.add(`s:${cls.db}:${e.id}`);
     }
     const text = eventText(ev);
-    if ((cls.kind === 'kernelCmdline' || cls.kind === 'grubCommand') && text !== undefined && isContentBound(ev, p.bank, hashes)) {
+    if ((cls.kind === 'kernelCmdline' || cls.kind === 'grubCommand') && text !== undefined && verified(ev)) {
       const kind = cls.kind === 'kernelCmdline' ? 'cmdline' : 'grub';
       for (const v of texts) if (v.key.startsWith(`t:${kind}:`) && v.match !== undefined && textMatches(v.match, text)) used.add(v.key);
     }

@@ -22,7 +22,7 @@ export const FAILURE_CODES = {
   event_not_allowed: 'An event the profile does not describe (deny by default).',
   separator_missing: 'A PCR the profile requires a separator in has no EV_SEPARATOR.',
   // Log integrity
-  event_data_mismatch: 'An event digest is not the hash of its data, for a type where it must be.',
+  event_data_mismatch: 'A golden rule reads an event\'s data (Secure Boot variables, authorities, command lines, boot options), but the event\'s digest is none of its type\'s genuine digests, so that data is unverified.',
   pcr_replay_mismatch: 'Replaying the event log does not give the quoted PCR value: the log was edited or is incomplete.',
   pcr_bank_unreplayable: 'The log cannot be replayed in the appraised bank (events lack that digest).',
   pcr_unexplained: 'An appraised PCR the log does not cover holds a value other than its reset value.',

@@ -9,14 +9,13 @@
  */
 import type { JsonValue } from '../eventlog/json.ts';
 import { briefEventData } from '../eventlog/brief.ts';
-import { DataHashes } from '../eventlog/data-hash.ts';
+import { checkDigestConsistencyDetailed, dataVerified, type ConsistencyReport } from '../eventlog/consistency.ts';
 import type { EventLog, TcgEvent } from '../eventlog/types.ts';
 import type { GoldenProfile } from '../golden/schema.ts';
 import type { HashAlg } from '../tpm/alg.ts';
 import { toHex } from '../util/encoding.ts';
 import { classifyEvents, isMeasured, variableName, type EventClass } from './classify.ts';
 import { componentOf, type Component } from './component.ts';
-import { isContentBound } from './match.ts';
 import { diffSequences, type EditOp } from './sequence-diff.ts';
 
 export type ChangeKind = 'added' | 'removed' | 'modified';
@@ -26,7 +25,7 @@ export interface ChangedEvent {
   /** Digest in the compared bank; empty when the event carries none in that bank. */
   digest: string;
   data?: { [k: string]: JsonValue };
-  /** Present (false) when the digest is not a hash of the data: the data is then only the log's claim. */
+  /** Present (false) when the digest could verify the data and does not: the data is then only the log's claim. */
   dataVerified?: false;
 }
 
@@ -52,10 +51,10 @@ interface Side {
   log: EventLog;
   classes: Map<TcgEvent, EventClass | undefined>;
   byPcr: Map<number, TcgEvent[]>;
-  dataHashes: DataHashes;
+  consistency: ConsistencyReport;
 }
 
-function side(log: EventLog, pcrs: ReadonlySet<number>, profile: GoldenProfile | undefined): Side {
+function side(log: EventLog, pcrs: ReadonlySet<number>, bank: HashAlg, profile: GoldenProfile | undefined): Side {
   const byPcr = new Map<number, TcgEvent[]>();
   for (const ev of log.events) {
     if (!isMeasured(ev) || !pcrs.has(ev.pcr)) continue;
@@ -64,7 +63,7 @@ function side(log: EventLog, pcrs: ReadonlySet<number>, profile: GoldenProfile |
     list.push(ev);
   }
   const classes = classifyEvents(log, profile);
-  return { log, classes: new Map(log.events.map((ev, i) => [ev, classes[i]])), byPcr, dataHashes: new DataHashes() };
+  return { log, classes: new Map(log.events.map((ev, i) => [ev, classes[i]])), byPcr, consistency: checkDigestConsistencyDetailed(log, { banks: [bank] }) };
 }
 
 const EMPTY_LOG: EventLog = { format: 'crypto-agile', banks: [], events: [] };
@@ -76,8 +75,8 @@ function digestOf(ev: TcgEvent, bank: HashAlg): string {
 
 export function diffBoots(before: EventLog | undefined, after: EventLog, opts: DiffOptions): BootChange[] {
   const pcrs = new Set(opts.pcrs);
-  const a = side(before ?? EMPTY_LOG, pcrs, opts.profile);
-  const b = side(after, pcrs, opts.profile);
+  const a = side(before ?? EMPTY_LOG, pcrs, opts.bank, opts.profile);
+  const b = side(after, pcrs, opts.bank, opts.profile);
   const keys = new Map<string, number>();
   const keyOf = (ev: TcgEvent): number => {
     // Without a digest in the bank, all its digests identify it (it fails appraisal anyway).
@@ -120,7 +119,9 @@ function changedEvent(s: Side, ev: TcgEvent, bank: HashAlg): ChangedEvent {
   const data = briefEventData(ev);
   if (data !== undefined) {
     out.data = data;
-    if (!isContentBound(ev, bank, s.dataHashes)) out.dataVerified = false;
+    // Only where the type's digest can verify its data and does not (eventlog/digest-conventions.ts);
+    // an image's path or a firmware volume's description is never covered by any digest.
+    if (dataVerified(s.consistency, ev, bank) === false) out.dataVerified = false;
   }
   return out;
 }

@@ -28,6 +28,19 @@ export function eventFinding(
   };
 }
 
+/**
+ * A rule reads this event's data, but the data is unverified: its digest is none of the genuine
+ * digests of its type (eventlog/digest-conventions.ts), so the decoded content may not be what was measured.
+ */
+export function unverifiedDataFinding(ev: TcgEvent, bank: HashAlg, rule: string, component: string, digest: string, knownDeviation?: string): Finding {
+  const why = knownDeviation !== undefined ? ` (known deviation ${knownDeviation})` : '';
+  return {
+    ...eventFinding('event_data_mismatch', ev, bank, rule, component, `a genuine ${ev.typeName} digest of the event data`, digest,
+      `${rule} reads this event's data, but its ${bank} digest ${digest} is none of ${ev.typeName}'s genuine digests${why}, so the data is unverified`),
+    dataVerified: false,
+  };
+}
+
 /** Stable identity of a finding, to drop the same problem reported by two stages. */
 export function findingKey(f: Finding): string {
   return `${f.code}|${f.pcr ?? ''}|${f.bank ?? ''}|${f.eventIndex ?? ''}|${f.component ?? ''}`;

@@ -6,7 +6,7 @@
  * At most MAX_FINDINGS findings are listed.
  */
 import { performance } from 'node:perf_hooks';
-import type { EventLog, ReplayResult } from '../eventlog/types.ts';
+import type { DigestMismatch, EventLog, ReplayResult } from '../eventlog/types.ts';
 import type { GoldenProfile } from '../golden/schema.ts';
 import { profileId } from '../golden/load.ts';
 import { HASH_ALGS, type HashAlg, type PcrBanks } from '../tpm/alg.ts';
@@ -20,7 +20,7 @@ import { checkClock, type ClockLike } from './clock.ts';
 import { capFindings, dedupeFindings } from './finding.ts';
 import { resolveQuotedPcrs } from './quoted-pcrs.ts';
 import { prepareLog, type LogPreparer, type PreparedLog } from './prepared-log.ts';
-import type { Finding, Verdict } from './types.ts';
+import type { Finding, UnverifiedData, Verdict } from './types.ts';
 
 export interface EvidenceInput {
   /** TPM2B_PUBLIC / TPMT_PUBLIC bytes, or already parsed. Required with a quote. */
@@ -65,6 +65,15 @@ export interface AppraisalOutcome {
   timings: AppraisalTimings;
   /** Whether the log's parse, replay and consistency check were reused from an identical earlier log; absent when the log was not appraised. */
   logCached?: boolean;
+  /** Events in the appraised PCRs whose data is unverified (decided by digest alone); absent when none. */
+  unverifiedData?: UnverifiedData[];
+}
+
+/** Unverified event data in the PCRs and bank `profile` appraises. */
+function unverifiedIn(profile: GoldenProfile, mismatches: readonly DigestMismatch[]): UnverifiedData[] {
+  return mismatches
+    .filter((m) => m.bank === profile.bank && profile.pcrs.includes(m.pcr))
+    .map((m) => ({ pcr: m.pcr, eventIndex: m.eventIndex, eventType: m.typeName, bank: m.bank, ...(m.knownDeviation !== undefined ? { knownDeviation: m.knownDeviation } : {}) }));
 }
 
 /** Evidence that cannot be appraised at all (e.g. a quote without its signature). Shells map it to 400 / exit 2. */
@@ -154,7 +163,7 @@ export function appraiseEvidence(input: EvidenceInput): AppraisalOutcome {
   } else {
     prepared = prepareLog(input.eventLog, replayBanks, profileBanks);
   }
-  const { log, replay, consistency, dataHashes } = prepared;
+  const { log, replay, consistency } = prepared;
   const t3 = performance.now();
 
   const common: Finding[] = [];
@@ -189,7 +198,6 @@ export function appraiseEvidence(input: EvidenceInput): AppraisalOutcome {
       replay,
       consistency,
       profile,
-      dataHashes,
       ...(quotedPcrs !== undefined ? { quotedPcrs } : {}),
       ...(quoteSelection !== undefined ? { quoteSelection } : {}),
     });
@@ -222,5 +230,7 @@ export function appraiseEvidence(input: EvidenceInput): AppraisalOutcome {
     outcome.quote = quote;
     outcome.clockInfo = quote.clockInfo;
   }
+  const unverified = best === undefined ? [] : unverifiedIn(best.profile, consistency.mismatches);
+  if (unverified.length > 0) outcome.unverifiedData = unverified;
   return outcome;
 }

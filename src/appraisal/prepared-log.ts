@@ -7,14 +7,14 @@
  * Nothing downstream mutates a PreparedLog; DataHashes only memoizes hashes of event data.
  */
 import { performance } from 'node:perf_hooks';
-import { checkDigestConsistency, DataHashes, parseEventLog, replayEventLog } from '../eventlog/index.ts';
-import type { DigestMismatch, EventLog, ReplayResult } from '../eventlog/types.ts';
+import { checkDigestConsistencyDetailed, DataHashes, parseEventLog, replayEventLog, type ConsistencyReport } from '../eventlog/index.ts';
+import type { EventLog, ReplayResult } from '../eventlog/types.ts';
 import type { HashAlg } from '../tpm/alg.ts';
 
 export interface PreparedLog {
   log: EventLog;
   replay: ReplayResult;
-  consistency: DigestMismatch[];
+  consistency: ConsistencyReport;
   dataHashes: DataHashes;
   timings: { parseMs: number; replayMs: number; consistencyMs: number };
 }
@@ -30,7 +30,7 @@ export function prepareLog(eventLog: Uint8Array | EventLog, replayBanks: HashAlg
   const replay = replayBanks === undefined ? replayEventLog(log) : replayEventLog(log, replayBanks);
   const t2 = performance.now();
   const dataHashes = new DataHashes();
-  const consistency = checkDigestConsistency(log, { banks: consistencyBanks, dataHashes });
+  const consistency = checkDigestConsistencyDetailed(log, { banks: consistencyBanks, dataHashes });
   const t3 = performance.now();
   return { log, replay, consistency, dataHashes, timings: { parseMs: t1 - t0, replayMs: t2 - t1, consistencyMs: t3 - t2 } };
 }

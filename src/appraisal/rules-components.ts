@@ -9,7 +9,7 @@ import { digest, type HashAlg } from '../tpm/alg.ts';
 import { toHex } from '../util/encoding.ts';
 import type { FailureCode } from './codes.ts';
 import { eventText, imagePath, type EventClass } from './classify.ts';
-import { eventFinding } from './finding.ts';
+import { eventFinding, unverifiedDataFinding } from './finding.ts';
 import { describeEvent, describeTextMatch, textEntryMatches, textMatches } from './match.ts';
 import type { Finding } from './types.ts';
 
@@ -19,8 +19,23 @@ export interface EventCheck {
   readonly ev: TcgEvent;
   /** The event's digest in the appraised bank, hex. */
   readonly digest: string;
-  /** Whether that digest is the hash of the event's content (see isContentBound). */
-  readonly bound: boolean;
+  /**
+   * true: the digest is a genuine digest of the event's data, so a rule may read the data; false:
+   * it is not, so the data is unverified; undefined: the digest measures content the log does not hold.
+   */
+  readonly dataVerified: boolean | undefined;
+  /** For unverified data: the FIRMWARE_QUIRKS entry that explains it, if any. */
+  readonly knownDeviation?: string;
+}
+
+/** The event's data may be read by a rule: its digest verifies it. */
+export function dataReadable(c: EventCheck): boolean {
+  return c.dataVerified === true;
+}
+
+/** A rule that would read this event's unverified data fails it as event_data_mismatch. */
+export function unverifiedData(c: EventCheck, rule: string, component: string): Finding {
+  return unverifiedDataFinding(c.ev, c.bank, rule, component, c.digest, c.knownDeviation);
 }
 
 function digestsOf(entries: readonly { digests?: string[] | undefined }[] | undefined): string[] {
@@ -43,10 +58,14 @@ function imageEntryMatches(entries: readonly ImageEntry[] | undefined, c: EventC
 
 function textRule(code: FailureCode, rule: string, entries: readonly TextEntry[] | undefined, c: EventCheck, label: string): Finding[] {
   const text = eventText(c.ev);
-  if ((entries ?? []).some((e) => textEntryMatches(e, text, c.digest, () => c.bound))) return [];
+  const readable = dataReadable(c);
+  if ((entries ?? []).some((e) => textEntryMatches(e, text, c.digest, readable))) return [];
+  const component = `${label} ${describeEvent(c.ev)}`;
+  // A text entry would have to read the text, and the text is not what was measured.
+  if (c.dataVerified === false && text !== undefined && (entries ?? []).some((e) => e.digests === undefined)) return [unverifiedData(c, rule, component)];
   const expected = (entries ?? []).map((e) => (e.text !== undefined ? describeTextMatch(e.text) : { digests: e.digests }));
-  const why = c.bound || text === undefined ? 'is not in ' + rule : `is not in ${rule} (its digest is not the hash of its text, so only a digest entry can allow it)`;
-  return [eventFinding(code, c.ev, c.bank, rule, `${label} ${describeEvent(c.ev)}`, expected, text ?? c.digest, why)];
+  const why = readable || text === undefined ? 'is not in ' + rule : `is not in ${rule} (its digest measures content outside the log, so only a digest entry can allow it)`;
+  return [eventFinding(code, c.ev, c.bank, rule, component, expected, text ?? c.digest, why)];
 }
 
 export function checkComponent(cls: EventClass, c: EventCheck): Finding[] {
@@ -97,7 +116,8 @@ function checkBootConfig(variable: string | undefined, c: EventCheck): Finding[]
   if (variable !== undefined) {
     if ((bc?.variables ?? []).some((v) => v.name === variable && v.digests.includes(c.digest))) return [];
     const lo = c.ev.decoded.kind === 'efi_variable' ? c.ev.decoded.loadOption : undefined;
-    if (lo !== undefined && c.bound) {
+    if (lo !== undefined && (bc?.bootOptions ?? []).length > 0 && c.dataVerified === false) return [unverifiedData(c, 'bootConfig.bootOptions', component)];
+    if (lo !== undefined && dataReadable(c)) {
       const path = lo.devicePath.map((n) => n.text).join('/');
       const ok = (bc?.bootOptions ?? []).some(
         (o) => (o.description === undefined || textMatches(o.description, lo.description)) && (o.path === undefined || textMatches(o.path, path)),
@@ -116,7 +136,10 @@ function checkOther(variable: string | undefined, c: EventCheck): Finding[] {
   const candidates = (c.profile.events ?? []).filter(
     (e) => e.pcr === c.ev.pcr && e.type === c.ev.typeName && (e.variable === undefined || e.variable === variable),
   );
-  if (candidates.some((e) => textEntryMatches(e, text, c.digest, () => c.bound))) return [];
+  if (candidates.some((e) => textEntryMatches(e, text, c.digest, dataReadable(c)))) return [];
+  if (c.dataVerified === false && text !== undefined && candidates.some((e) => e.text !== undefined && e.digests === undefined)) {
+    return [unverifiedData(c, 'events', describeEvent(c.ev))];
+  }
   const expected = candidates.map((e) => (e.text !== undefined ? describeTextMatch(e.text) : { digests: e.digests }));
   return [eventFinding('event_not_allowed', c.ev, c.bank, 'events', describeEvent(c.ev), expected, text ?? c.digest, 'is not described by the profile (deny by default)')];
 }

@@ -1,7 +1,7 @@
 /**
  * Secure Boot rules (PCR 7): the SecureBoot state, PK/KEK/db contents as allowed sets of
  * certificates and hashes, the dbx entries that must be present, and EV_EFI_VARIABLE_AUTHORITY.
- * Variable contents decide here, so an event whose digest is not the hash of its data is refused.
+ * Variable contents decide here, so an event whose data its digest does not verify is refused.
  */
 import type { EfiSignatureList, TcgEvent } from '../eventlog/types.ts';
 import type { AuthorityEntry, CertificateEntry, GoldenProfile, SignatureSet } from '../golden/schema.ts';
@@ -11,7 +11,7 @@ import type { FailureCode } from './codes.ts';
 import type { SignatureDbName } from './classify.ts';
 import { eventFinding } from './finding.ts';
 import { describeTextMatch, textMatches } from './match.ts';
-import type { EventCheck } from './rules-components.ts';
+import { dataReadable, unverifiedData, type EventCheck } from './rules-components.ts';
 import type { Finding } from './types.ts';
 
 const DB_CODE: Record<SignatureDbName, FailureCode> = {
@@ -63,18 +63,14 @@ function describeCert(c: CertificateEntry): string {
   return [c.sha256, c.subject !== undefined ? describeTextMatch(c.subject) : undefined].filter((x) => x !== undefined).join(' ');
 }
 
-function unbound(c: EventCheck, rule: string, component: string): Finding {
-  return eventFinding('event_data_mismatch', c.ev, c.bank, rule, component, 'digest = hash of the event data', c.digest,
-    `${c.bank} digest is not the hash of the event data, so its contents cannot be trusted`);
-}
-
 function secureBootEnabled(ev: TcgEvent): boolean | null | undefined {
   return ev.decoded.kind === 'efi_variable' ? ev.decoded.enabled : undefined;
 }
 
 export function checkSecureBootVar(c: EventCheck): Finding[] {
   const required = c.profile.secureBoot?.required ?? true;
-  if (!c.bound) return [unbound(c, 'secureBoot.required', 'UEFI variable SecureBoot')];
+  // Whatever state is accepted, it must be a genuine measurement of the state: nothing else pins this event.
+  if (!dataReadable(c)) return [unverifiedData(c, 'secureBoot.required', 'UEFI variable SecureBoot')];
   const enabled = secureBootEnabled(c.ev);
   if (!required || enabled === true) return [];
   return [eventFinding('secure_boot_disabled', c.ev, c.bank, 'secureBoot.required', 'UEFI variable SecureBoot', true, enabled ?? null, 'Secure Boot is required but the SecureBoot variable is not 1')];
@@ -82,7 +78,7 @@ export function checkSecureBootVar(c: EventCheck): Finding[] {
 
 export function checkSignatureDb(db: SignatureDbName, c: EventCheck): Finding[] {
   const label = DB_LABEL[db];
-  if (!c.bound) return [unbound(c, `secureBoot.${db}`, `UEFI variable ${label}`)];
+  if (!dataReadable(c)) return [unverifiedData(c, `secureBoot.${db}`, `UEFI variable ${label}`)];
   const set: SignatureSet | undefined = c.profile.secureBoot?.[db];
   const lists = c.ev.decoded.kind === 'efi_variable' ? c.ev.decoded.signatureLists : undefined;
   const out: Finding[] = [];
@@ -99,8 +95,9 @@ export function checkSignatureDb(db: SignatureDbName, c: EventCheck): Finding[] 
   return out;
 }
 
+/** dbx must be a genuine measurement: its entries are read for dbxRequired, and nothing else pins the event. */
 export function checkDbxEvent(c: EventCheck): Finding[] {
-  return c.bound ? [] : [unbound(c, 'secureBoot.dbxRequired', 'UEFI variable dbx')];
+  return dataReadable(c) ? [] : [unverifiedData(c, 'secureBoot.dbxRequired', 'UEFI variable dbx')];
 }
 
 export function checkAuthority(variable: string | undefined, c: EventCheck): Finding[] {
@@ -108,10 +105,11 @@ export function checkAuthority(variable: string | undefined, c: EventCheck): Fin
   const ok = (c.profile.secureBoot?.authorities ?? []).some((a: AuthorityEntry) => {
     if (a.variable !== undefined && a.variable !== variable) return false;
     if (a.digests?.includes(c.digest) === true) return true;
-    return c.bound && sd !== undefined && (a.certificates ?? []).some((x) => certificateMatches(x, sd.certSha256, sd.subject));
+    return dataReadable(c) && sd !== undefined && (a.certificates ?? []).some((x) => certificateMatches(x, sd.certSha256, sd.subject));
   });
   if (ok) return [];
   const component = `authority ${variable ?? '?'}${sd?.subject !== undefined ? ` certificate ${sd.subject}` : ''}`;
+  if (c.dataVerified === false && (c.profile.secureBoot?.authorities ?? []).some((a) => a.certificates !== undefined)) return [unverifiedData(c, 'secureBoot.authorities', component)];
   return [eventFinding('secure_boot_authority_not_allowed', c.ev, c.bank, 'secureBoot.authorities', component,
     (c.profile.secureBoot?.authorities ?? []).filter((a) => a.variable === undefined || a.variable === variable).map((a) => ({ digests: a.digests, certificates: a.certificates?.map(describeCert) })),
     { digest: c.digest, certSha256: sd?.certSha256 }, 'is not an allowed authority')];

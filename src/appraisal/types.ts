@@ -19,6 +19,18 @@ export interface Finding {
   rule?: string;
   expected?: unknown;
   actual?: unknown;
+  /** false when the event's data is not verified by its digest: the decoded data shown is the log's claim only. */
+  dataVerified?: false;
+}
+
+/** An appraised event whose data its digest does not verify: the profile decided it by digest alone. */
+export interface UnverifiedData {
+  pcr: number;
+  eventIndex: number;
+  eventType: string;
+  bank: HashAlg;
+  /** The FIRMWARE_QUIRKS entry that explains the deviation, when one applies. */
+  knownDeviation?: string;
 }
 
 export type Verdict = 'pass' | 'fail';

@@ -60,5 +60,6 @@ export function appraiseSync(input: AppraiseInput, logPreparer?: LogPreparer): A
       : {}),
     timings: { ...out.timings },
     ...(out.logCached !== undefined ? { logCached: out.logCached } : {}),
+    ...(out.unverifiedData !== undefined ? { unverifiedData: out.unverifiedData } : {}),
   };
 }

@@ -2,7 +2,7 @@
  * What the service needs from the pure core, in the service's own terms. The composition root
  * (src/attestation/dependencies.ts) adapts the real modules to these; tests may pass fakes.
  */
-import type { Finding } from '../appraisal/types.ts';
+import type { Finding, UnverifiedData } from '../appraisal/types.ts';
 import type { PcrBanks } from '../tpm/alg.ts';
 
 export interface EnrollmentInput {
@@ -66,6 +66,8 @@ export interface AppraiseOutput {
   timings: Record<string, number>;
   /** Whether the log's parse, replay and consistency check came from an identical log appraised before; absent when the log was not appraised. */
   logCached?: boolean;
+  /** Appraised events decided by digest alone because their data is unverified; absent when none. */
+  unverifiedData?: UnverifiedData[];
 }
 
 export interface CoreDependencies {

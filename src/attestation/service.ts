@@ -53,6 +53,8 @@ export interface AttestResponse {
   pcrs: Record<string, Record<string, string>>;
   token?: string;
   expiresAt?: string;
+  /** Addition: appraised events decided by digest alone because their data is unverified. */
+  unverifiedData?: unknown[];
 }
 
 export interface AttestationSettings {
@@ -268,6 +270,7 @@ export class AttestationService {
       failures: safeFailures,
       pcrs: outcome.pcrs,
       ...(token ? { token: token.token, expiresAt: token.expiresAt.toISOString() } : {}),
+      ...(outcome.unverifiedData !== undefined ? { unverifiedData: outcome.unverifiedData } : {}),
     };
   }
 

@@ -1,33 +1,16 @@
 /**
- * Digest consistency: for event types whose digest the PC Client PFP defines as the hash of the
- * event data itself, every bank's digest must be that hash (or a preimage a FIRMWARE_QUIRKS entry
- * accepts). Otherwise a log could describe one thing while the PCR holds another.
- * Types that measure something outside the log (images, firmware volumes, files) are not checked.
+ * Digest consistency: for event types whose digest can be checked against their data
+ * (digest-conventions.ts), is each bank's digest one of the genuine forms, or a preimage a
+ * FIRMWARE_QUIRKS entry accepts? Where it is, the event's data is verified. Where it is not, the
+ * data is unverified: it must not be trusted by any rule, but replay still uses the logged digest,
+ * so a rule that pins the event by its digest alone can still decide it (appraisal/ decides which).
  */
 import type { HashAlg } from '../tpm/alg.ts';
 import { toHex } from '../util/encoding.ts';
-import { EV } from './event-types.ts';
 import { DataHashes, hashOf } from './data-hash.ts';
-import { quirksFor, type FirmwareQuirk } from './quirks.ts';
+import { checkableConvention, type DigestConvention } from './digest-conventions.ts';
+import { opaqueQuirkFor, quirksFor } from './quirks.ts';
 import type { DigestMismatch, EventLog, TcgEvent } from './types.ts';
-
-/** EventType -> PCRs where its digest is H(event data) (undefined: any PCR). */
-const DATA_HASHED: ReadonlyMap<number, ReadonlySet<number> | undefined> = new Map([
-  [EV.EV_SEPARATOR, undefined],
-  [EV.EV_ACTION, undefined],
-  [EV.EV_EFI_ACTION, undefined],
-  [EV.EV_S_CRTM_VERSION, undefined],
-  [EV.EV_OMIT_BOOT_DEVICE_EVENTS, undefined],
-  [EV.EV_EFI_VARIABLE_DRIVER_CONFIG, undefined],
-  [EV.EV_EFI_VARIABLE_BOOT, undefined],
-  [EV.EV_EFI_VARIABLE_BOOT2, undefined],
-  [EV.EV_EFI_VARIABLE_AUTHORITY, undefined],
-  [EV.EV_EFI_GPT_EVENT, undefined],
-  [EV.EV_EFI_GPT_EVENT2, undefined],
-  // EV_IPL: grub's commands and kernel command line (PCR 8) and systemd-boot's (PCR 12). Elsewhere
-  // (grub/shim PCR 9 and 14) the data names a file or variable whose contents were hashed.
-  [EV.EV_IPL, new Set([8, 12])],
-]);
 
 export interface QuirkUse {
   eventIndex: number;
@@ -36,31 +19,14 @@ export interface QuirkUse {
 }
 
 export interface ConsistencyReport {
+  /** Events whose digest is none of their type's genuine digests: their data is unverified. */
   mismatches: DigestMismatch[];
-  /** Events accepted only through a FIRMWARE_QUIRKS entry. */
+  /** Events verified only through a FIRMWARE_QUIRKS entry. */
   quirksApplied: QuirkUse[];
-}
-
-function isChecked(e: TcgEvent): boolean {
-  if (!DATA_HASHED.has(e.type)) return false;
-  const pcrs = DATA_HASHED.get(e.type);
-  return pcrs === undefined || pcrs.has(e.pcr);
-}
-
-interface QuirkPreimages {
-  quirk: FirmwareQuirk;
-  preimages: Uint8Array[];
-}
-
-/** The alternative preimages each applicable quirk accepts for this event, in table order. */
-function quirkPreimages(e: TcgEvent): QuirkPreimages[] {
-  return quirksFor(e).map((quirk) => {
-    try {
-      return { quirk, preimages: quirk.alternatives?.(e) ?? [] };
-    } catch {
-      return { quirk, preimages: [] }; // a quirk whose structure does not fit this event does not apply
-    }
-  });
+  /** The banks checked (undefined: every bank an event carries). */
+  banks?: readonly HashAlg[];
+  /** `${eventIndex}/${bank}` of each mismatch, for dataVerified(). */
+  unverified: ReadonlySet<string>;
 }
 
 export interface ConsistencyOptions {
@@ -70,25 +36,61 @@ export interface ConsistencyOptions {
   dataHashes?: DataHashes;
 }
 
+/** The id of the form (or quirk) whose preimage hashes to `logged`, or undefined. */
+function genuineForm(e: TcgEvent, convention: DigestConvention, bank: HashAlg, logged: Uint8Array, hashes: DataHashes): { id: string; quirk: boolean } | undefined {
+  for (const form of convention.forms) {
+    const bytes = form.bytes(e);
+    if (bytes === null) continue;
+    if (bytes === e.data ? hashes.matches(e.data, bank, logged) : hashOf(bank, bytes).equals(logged)) return { id: form.id, quirk: false };
+  }
+  for (const quirk of quirksFor(e)) {
+    let preimages: Uint8Array[];
+    try {
+      preimages = quirk.alternatives?.(e) ?? [];
+    } catch {
+      continue; // a quirk whose structure does not fit this event does not apply
+    }
+    if (preimages.some((p) => hashOf(bank, p).equals(logged))) return { id: quirk.id, quirk: true };
+  }
+  return undefined;
+}
+
 export function checkDigestConsistencyDetailed(log: EventLog, opts: ConsistencyOptions = {}): ConsistencyReport {
   const mismatches: DigestMismatch[] = [];
   const quirksApplied: QuirkUse[] = [];
+  const unverified = new Set<string>();
   const hashes = opts.dataHashes ?? new DataHashes();
   for (const e of log.events) {
-    if (!isChecked(e)) continue;
-    let quirks: QuirkPreimages[] | undefined; // the same for every bank: derived once, on first need
+    const convention = checkableConvention(e);
+    if (convention === undefined) continue;
     for (const [bank, logged] of Object.entries(e.digests) as [HashAlg, Uint8Array][]) {
       if (opts.banks !== undefined && !opts.banks.includes(bank)) continue;
-      if (hashes.matches(e.data, bank, logged)) continue;
-      quirks ??= quirkPreimages(e);
-      const quirk = quirks.find((q) => q.preimages.some((alt) => hashOf(bank, alt).equals(logged)))?.quirk;
-      if (quirk !== undefined) quirksApplied.push({ eventIndex: e.index, bank, quirkId: quirk.id });
-      else mismatches.push({ eventIndex: e.index, pcr: e.pcr, typeName: e.typeName, bank, logged: toHex(logged), computed: toHex(hashes.of(e.data, bank)) });
+      const form = genuineForm(e, convention, bank, logged, hashes);
+      if (form?.quirk === true) quirksApplied.push({ eventIndex: e.index, bank, quirkId: form.id });
+      if (form !== undefined) continue;
+      const m: DigestMismatch = { eventIndex: e.index, pcr: e.pcr, typeName: e.typeName, bank, logged: toHex(logged), computed: toHex(hashes.of(e.data, bank)) };
+      const known = opaqueQuirkFor(e, log);
+      if (known !== undefined) m.knownDeviation = known.id;
+      mismatches.push(m);
+      unverified.add(`${e.index}/${bank}`);
     }
   }
-  return { mismatches, quirksApplied };
+  const report: ConsistencyReport = { mismatches, quirksApplied, unverified };
+  if (opts.banks !== undefined) report.banks = opts.banks;
+  return report;
 }
 
 export function checkDigestConsistency(log: EventLog, opts: ConsistencyOptions = {}): DigestMismatch[] {
   return checkDigestConsistencyDetailed(log, opts).mismatches;
+}
+
+/**
+ * Whether the event's data is verified by its digest in `bank`: true or false for types whose
+ * digest can be checked against their data (in a bank the report checked), undefined where the
+ * digest measures content the log does not hold, so the data can never be verified.
+ */
+export function dataVerified(report: ConsistencyReport, e: TcgEvent, bank: HashAlg): boolean | undefined {
+  if (checkableConvention(e) === undefined || e.digests[bank] === undefined) return undefined;
+  if (report.banks !== undefined && !report.banks.includes(bank)) return undefined;
+  return !report.unverified.has(`${e.index}/${bank}`);
 }

@@ -3,8 +3,14 @@
  * {"format", "events": [{"index", "pcr", "type", "digests": {bank: hex}, "data"?: decoded}], "pcrs": {bank: {pcr: hex}}}.
  * Decoded data becomes JSON-friendly: bytes as lower-case hex, 64-bit integers as decimal strings.
  * Raw events carry their bytes as `bytes` (hex) and, when decoding failed, `decodeError`.
+ * Addition: `dataVerified` on events whose digest can be checked against their data (false when
+ * some bank's digest is none of the type's genuine digests), with `knownDeviation` naming the
+ * FIRMWARE_QUIRKS entry that explains it. Events whose digest measures content outside the log
+ * (images, firmware volumes) carry no `dataVerified`: their data can never be verified.
  */
 import { toHex } from '../util/encoding.ts';
+import { checkableConvention } from './digest-conventions.ts';
+import type { ConsistencyReport } from './consistency.ts';
 import type { EventLog, LogFormat, ReplayResult, TcgEvent } from './types.ts';
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [k: string]: JsonValue };
@@ -17,6 +23,8 @@ export interface EventLogJson {
     type: string;
     digests: Record<string, string>;
     data?: { [k: string]: JsonValue };
+    dataVerified?: boolean;
+    knownDeviation?: string;
   }[];
   pcrs: Record<string, Record<string, string>>;
 }
@@ -43,11 +51,19 @@ function eventData(e: TcgEvent): { [k: string]: JsonValue } {
   return data;
 }
 
-export function eventLogToJson(log: EventLog, replay: ReplayResult): EventLogJson {
+export function eventLogToJson(log: EventLog, replay: ReplayResult, consistency?: ConsistencyReport): EventLogJson {
+  const unverified = new Map<number, string | undefined>();
+  for (const m of consistency?.mismatches ?? []) unverified.set(m.eventIndex, m.knownDeviation ?? unverified.get(m.eventIndex));
   const events = log.events.map((e) => {
     const digests: Record<string, string> = {};
     for (const [bank, d] of Object.entries(e.digests)) if (d !== undefined) digests[bank] = toHex(d);
-    return { index: e.index, pcr: e.pcr, type: e.typeName, digests, data: eventData(e) };
+    const out: EventLogJson['events'][number] = { index: e.index, pcr: e.pcr, type: e.typeName, digests, data: eventData(e) };
+    if (consistency !== undefined && checkableConvention(e) !== undefined && Object.keys(digests).length > 0) {
+      out.dataVerified = !unverified.has(e.index);
+      const known = unverified.get(e.index);
+      if (known !== undefined) out.knownDeviation = known;
+    }
+    return out;
   });
   const pcrs: Record<string, Record<string, string>> = {};
   for (const [bank, values] of Object.entries(replay.pcrs)) {

@@ -1,16 +1,17 @@
 /**
- * Known ways in which real firmware, shim and boot loaders log an event whose digest is not the
- * hash of its event data as the PC Client PFP defines it. This is the ONE place such knowledge
- * lives: the digest-consistency check asks this table for acceptable alternative preimages and
- * never special-cases firmware itself.
+ * Known ways in which real firmware, shim and boot loaders depart from the digest forms of
+ * digest-conventions.ts (the PFP's and EDK2's), each naming the firmware, PCR and reason. This is
+ * the ONE place such knowledge lives: the digest check asks this table and never special-cases
+ * firmware itself.
  *
- * A quirk only widens what is accepted for the PCRs and event types it names, and only to a
- * preimage derived from the same event data, so it cannot hide a measurement that was not logged.
+ * A 'digest' quirk accepts one more preimage derived from the same event data, so the data stays
+ * verified. An 'opaque' quirk names a deviation whose digest is not derived from the data at all:
+ * the data stays unverified, and the quirk only explains why. Neither can hide a measurement, since
+ * replay always uses the logged digest.
  */
 import { EV } from './event-types.ts';
 import { concatBytes } from '../util/encoding.ts';
-import type { TcgEvent } from './types.ts';
-import { readUefiVariableData } from './decode/efi-variable.ts';
+import type { EventLog, TcgEvent } from './types.ts';
 
 export interface FirmwareQuirk {
   /** Stable identifier, reported when a quirk explains an event. */
@@ -26,10 +27,13 @@ export interface FirmwareQuirk {
   accepted: string;
   /**
    * 'digest': `alternatives` returns extra preimages for the digest check.
+   * 'opaque': the digest is known not to be derived from the data (`appliesTo` says when).
    * 'parse': handled by the parser when reading the structure (documented here).
    */
-  kind: 'digest' | 'parse';
+  kind: 'digest' | 'opaque' | 'parse';
   alternatives?: (event: TcgEvent) => Uint8Array[];
+  /** For 'opaque': whether this log shows the firmware the quirk names. */
+  appliesTo?: (event: TcgEvent, log: EventLog) => boolean;
 }
 
 /** The measured part of a grub EV_IPL string after its log-only prefix, or null when the prefix is absent. */
@@ -58,17 +62,6 @@ export const FIRMWARE_QUIRKS: readonly FirmwareQuirk[] = [
     accepted: 'H(event data without its last byte)',
     kind: 'digest',
     alternatives: (e) => (e.data.length > 0 ? [e.data.subarray(0, e.data.length - 1)] : []),
-  },
-  {
-    id: 'variable-boot-data-only',
-    source: 'EDK2-derived firmware (OVMF, Google Compute Engine UEFI) measuring Boot#### and BootOrder',
-    seenIn: ['go-tpm-tools rhel8-uefi.bin, ubuntu-2104-no-secure-boot.bin, debian-10.bin, eventlogwithsp800155.bin', 'gce-cos-85 event_log.bin', 'go-attestation option_rom_eventlog (HP)', 'tpm2-tools event-sd-boot-fedora37.bin (OVMF)'],
-    pcrs: [1],
-    eventTypes: [EV.EV_EFI_VARIABLE_BOOT],
-    description: 'The digest covers only the variable contents (the EFI_LOAD_OPTION or BootOrder array), not the whole UEFI_VARIABLE_DATA.',
-    accepted: 'H(VariableData)',
-    kind: 'digest',
-    alternatives: (e) => [readUefiVariableData(e.data, 0).variableData],
   },
   {
     id: 'grub-ipl-prefix-no-nul',
@@ -110,6 +103,17 @@ export const FIRMWARE_QUIRKS: readonly FirmwareQuirk[] = [
     alternatives: (e) => (e.data.length % 2 === 1 && e.data[e.data.length - 1] === 0 ? [concatBytes(e.data, Uint8Array.of(0))] : []),
   },
   {
+    id: 's-crtm-version-boot-guard',
+    source: 'Intel Boot Guard platforms (an Intel server and a Google Distributed Cloud host): the Boot Guard ACM measures the S-CRTM and logs "Boot Guard Measured S-CRTM"; the EV_S_CRTM_VERSION that follows carries the BIOS version string, but its digest is not the hash of that string. go-attestation never checks this digest; tpm2-tools only warns (lib/tpm2_eventlog.c verify_digests)',
+    seenIn: ['trustauthority-client-for-go binary_bios_measurements12 (event 2, legacy SHA-1 format)', 'go-tpm-tools gdc-host.bin (event 3)'],
+    pcrs: [0],
+    eventTypes: [EV.EV_S_CRTM_VERSION],
+    description: 'The digest of EV_S_CRTM_VERSION is not derived from its data, so the version string is unverified; a golden profile pins the digest itself (crtmVersions).',
+    accepted: 'any digest, with the version string marked unverified',
+    kind: 'opaque',
+    appliesTo: (_e, log) => log.events.some((x) => x.pcr === 0 && x.type === EV.EV_S_CRTM_CONTENTS && isBootGuardCrtm(x.data)),
+  },
+  {
     id: 'specid-vendorinfo-outside-eventsize',
     source: 'firmware writing a TCG_EfiSpecIdEvent whose EventSize stops before vendorInfo (tpm2-tools fixture specid-vendordata.bin)',
     seenIn: ['tpm2-tools specid-vendordata.bin'],
@@ -121,7 +125,20 @@ export const FIRMWARE_QUIRKS: readonly FirmwareQuirk[] = [
   },
 ];
 
+const BOOT_GUARD_CRTM = 'Boot Guard Measured S-CRTM';
+
+function isBootGuardCrtm(data: Uint8Array): boolean {
+  if (data.length < BOOT_GUARD_CRTM.length) return false;
+  for (let i = 0; i < BOOT_GUARD_CRTM.length; i++) if (data[i] !== BOOT_GUARD_CRTM.charCodeAt(i)) return false;
+  return true;
+}
+
 /** Digest quirks that apply to this event's PCR and type. */
 export function quirksFor(event: TcgEvent): FirmwareQuirk[] {
   return FIRMWARE_QUIRKS.filter((q) => q.kind === 'digest' && q.pcrs.includes(event.pcr) && q.eventTypes.includes(event.type));
+}
+
+/** The 'opaque' quirk that explains this event's unverifiable digest, if one applies. */
+export function opaqueQuirkFor(event: TcgEvent, log: EventLog): FirmwareQuirk | undefined {
+  return FIRMWARE_QUIRKS.find((q) => q.kind === 'opaque' && q.pcrs.includes(event.pcr) && q.eventTypes.includes(event.type) && q.appliesTo?.(event, log) === true);
 }

@@ -158,4 +158,6 @@ export interface DigestMismatch {
   logged: string;
   /** The hash of the event data (the canonical form). */
   computed: string;
+  /** The FIRMWARE_QUIRKS 'opaque' entry that explains why this digest cannot match, when one applies. */
+  knownDeviation?: string;
 }

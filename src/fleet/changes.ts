@@ -29,6 +29,9 @@ export interface HostChanges {
   note?: string;
 }
 
+/** As many as an appraisal lists findings (MAX_FINDINGS): a signed but absurd log cannot bloat a group. */
+const MAX_KEPT_CHANGES = 1000;
+
 /** Without a profile: every PCR, in SHA-256. */
 const ALL_PCRS = [...Array(24).keys()];
 
@@ -54,9 +57,17 @@ export class ChangeTracker {
     return { profile, bank: profile?.bank ?? 'sha256' };
   }
 
-  private diff(basis: Basis, before: EventLog | undefined, after: EventLog): BootChange[] {
+  /**
+   * The diff of two boots. A host that never passed is compared with an empty boot, and then only
+   * the events its appraisal refused are listed: the rest of a first boot is not news, and hosts
+   * of one model that fail on the same values form one group whatever else differs between them.
+   */
+  private diff(basis: Basis, before: EventLog | undefined, after: EventLog, failures: readonly unknown[]): BootChange[] {
     const p = basis.profile;
-    return diffBoots(before, after, { bank: p?.bank ?? 'sha256', pcrs: p?.pcrs ?? ALL_PCRS, ...(p ? { profile: p } : {}) });
+    const all = diffBoots(before, after, { bank: p?.bank ?? 'sha256', pcrs: p?.pcrs ?? ALL_PCRS, ...(p ? { profile: p } : {}) });
+    if (before !== undefined) return all;
+    const refused = new Set(failures.flatMap((f) => (typeof (f as { eventIndex?: unknown }).eventIndex === 'number' ? [(f as { eventIndex: number }).eventIndex] : [])));
+    return all.filter((c) => c.after !== undefined && refused.has(c.after.eventIndex));
   }
 
   /**
@@ -87,9 +98,10 @@ export class ChangeTracker {
     const latest = latestDigest !== undefined && record.eventLog !== undefined ? this.logs.parse(latestDigest, record.eventLog) : undefined;
     if (latest !== undefined && (baseline === undefined || baselineDigest !== undefined)) {
       const before = baselineDigest === undefined ? undefined : await this.logs.get(baselineDigest);
-      if (baselineDigest === undefined || before !== undefined) changes = this.diff(basis, before, latest);
+      if (baselineDigest === undefined || before !== undefined) changes = this.diff(basis, before, latest, record.failures);
     }
-    const entry: DriftEntry = { groupId: changeSetId(profileName, basis.bank, changes, blockers), changes, blockers, bank: basis.bank };
+    // The id covers every change; a group keeps at most MAX_KEPT_CHANGES of them to show.
+    const entry: DriftEntry = { groupId: changeSetId(profileName, basis.bank, changes, blockers), changes: changes.slice(0, MAX_KEPT_CHANGES), blockers, bank: basis.bank };
     this.entries.set(key, entry);
     return entry;
   }
@@ -114,7 +126,7 @@ export class ChangeTracker {
       out.note = 'the event log of the last passing appraisal is no longer kept';
       return out;
     }
-    out.changes = this.diff(basis, before, after);
+    out.changes = this.diff(basis, before, after, latest.failures);
     return out;
   }
 }

@@ -19,9 +19,6 @@ export interface AppraisalView {
   eventLog: { sha256: string; retained: boolean };
 }
 
-export const DEFAULT_PAGE = 100;
-export const MAX_PAGE = 1000;
-
 function view(a: AppraisalSummary): AppraisalView {
   return {
     appraisalId: a.appraisalId,

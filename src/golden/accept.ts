@@ -6,6 +6,7 @@
  * never learned (requiring a new revocation would fail every host not yet updated).
  */
 import { classifyEvents, type EventClass } from '../appraisal/classify.ts';
+import { checkDigestConsistencyDetailed } from '../eventlog/consistency.ts';
 import type { EventLog, TcgEvent } from '../eventlog/types.ts';
 import { learnEvent, type Draft } from './learn.ts';
 import { parseProfile } from './load.ts';
@@ -18,12 +19,14 @@ const NEVER_LEARNED: ReadonlySet<EventClass['kind']> = new Set(['secureBootVar',
 export function allowEvents(draft: Draft, profile: GoldenProfile, log: EventLog, events: readonly TcgEvent[]): void {
   const classes = classifyEvents(log, profile);
   const classOf = new Map(log.events.map((ev, i) => [ev, classes[i]]));
+  // Text is learned as a rule only where its digest verifies it (learnEvent); otherwise the digest is pinned.
+  const consistency = checkDigestConsistencyDetailed(log, { banks: [profile.bank] });
   for (const ev of events) {
     const cls = classOf.get(ev);
     if (cls === undefined || NEVER_LEARNED.has(cls.kind)) continue;
     // learnEvent creates a missing secureBoot section as "not required"; absent means required.
     if (draft.secureBoot === undefined && (cls.kind === 'signatureDb' || cls.kind === 'authority')) draft.secureBoot = { required: true };
-    learnEvent(draft, profile.bank, ev, cls);
+    learnEvent(draft, profile.bank, ev, cls, consistency);
   }
 }
 

@@ -6,7 +6,8 @@
 import { ProfileError } from './errors.ts';
 import type { EventLog, ReplayResult, TcgEvent } from '../eventlog/types.ts';
 import { classifyEvents, eventText, EVT, imagePath, type EventClass } from '../appraisal/classify.ts';
-import { describeEvent, eventDigestHex, isContentBound } from '../appraisal/match.ts';
+import { describeEvent, eventDigestHex } from '../appraisal/match.ts';
+import { checkDigestConsistencyDetailed, dataVerified, type ConsistencyReport } from '../eventlog/consistency.ts';
 import { signatureEntries } from '../appraisal/rules-secureboot.ts';
 import type { HashAlg } from '../tpm/alg.ts';
 import { addEntry, pushUnique } from './entries.ts';
@@ -49,10 +50,11 @@ export function learnProfile(log: EventLog, replay: ReplayResult, opts: LearnOpt
   };
 
   const events = new Set(log.events.filter((e) => appraised.has(e.pcr) && eventDigestHex(e, bank) !== undefined));
+  const consistency = checkDigestConsistencyDetailed(log, { banks: [bank] });
   const learnWith = (classes: (EventClass | undefined)[]): void => {
     log.events.forEach((ev, i) => {
       const cls = classes[i];
-      if (cls !== undefined && events.has(ev)) learnEvent(draft, bank, ev, cls);
+      if (cls !== undefined && events.has(ev)) learnEvent(draft, bank, ev, cls, consistency);
     });
   };
   learnWith(classifyEvents(log));
@@ -62,7 +64,8 @@ export function learnProfile(log: EventLog, replay: ReplayResult, opts: LearnOpt
   if (appraised.has(7)) {
     draft.secureBoot ??= { required: false };
     const sb = log.events.find((e) => e.pcr === 7 && e.decoded.kind === 'efi_variable' && e.decoded.name === 'SecureBoot' && e.typeName === 'EV_EFI_VARIABLE_DRIVER_CONFIG');
-    draft.secureBoot.required = sb?.decoded.kind === 'efi_variable' && sb.decoded.enabled === true;
+    // Secure Boot is required only when the log proves it on: unverified data proves nothing.
+    draft.secureBoot.required = sb?.decoded.kind === 'efi_variable' && sb.decoded.enabled === true && dataVerified(consistency, sb, bank) === true;
   }
   const sepPcrs = pcrs.filter((p) => [...events].some((e) => e.pcr === p && e.type === EVT.EV_SEPARATOR));
   draft.separators = { pcrs: sepPcrs, ...(draft.separators?.digests !== undefined ? { digests: draft.separators.digests } : {}) };
@@ -70,11 +73,12 @@ export function learnProfile(log: EventLog, replay: ReplayResult, opts: LearnOpt
 }
 
 /** Makes `p` allow `ev` by the rule that appraises its class: digest sets grow, nothing is removed. */
-export function learnEvent(p: Draft, bank: HashAlg, ev: TcgEvent, cls: EventClass): void {
+export function learnEvent(p: Draft, bank: HashAlg, ev: TcgEvent, cls: EventClass, consistency: ConsistencyReport): void {
   const d = eventDigestHex(ev, bank);
   if (d === undefined) return;
   const comment = describeEvent(ev);
-  const bound = isContentBound(ev, bank);
+  // Text is learned as a rule only where the digest verifies it; otherwise the digest is pinned.
+  const bound = dataVerified(consistency, ev, bank) === true;
   const text = eventText(ev);
   const textEntry = (): { text?: string; digests?: string[]; comment?: string } =>
     text !== undefined && bound ? { text } : text !== undefined ? { text, digests: [d] } : { digests: [d], comment };

@@ -1,5 +1,6 @@
 /** Request shapes of contract §3, strict: unknown fields are refused. */
 import { z } from 'zod';
+import { COMPONENTS } from '../appraisal/component.ts';
 
 export const HOST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 export const PROFILE_NAME_RE = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -39,7 +40,8 @@ export const VersionQuerySchema = z.strictObject({ version: z.string().min(1).ma
 
 // ---- Paging, history, changes and drift (contract §3.3 and §6) ----
 
-/** `limit` of a page: 1-1000, default 100. */
+export const DEFAULT_PAGE_LIMIT = 100;
+/** `limit` of a page: 1-1000, default DEFAULT_PAGE_LIMIT. */
 const pageLimit = z
   .string()
   .regex(/^[0-9]{1,4}$/, 'limit is a whole number from 1 to 1000')
@@ -116,7 +118,7 @@ const ChangedEventSchema = z.object({
 
 export const BootChangeSchema = z.object({
   pcr: z.number().int(),
-  component: z.string(),
+  component: z.enum(COMPONENTS),
   eventType: z.string(),
   change: z.enum(['added', 'removed', 'modified']),
   before: ChangedEventSchema.optional(),

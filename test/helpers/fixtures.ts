@@ -2,10 +2,11 @@
  * Real TCG event logs shared outside the repository (../shared/fixtures/real-eventlogs).
  * Tests must skip with a clear message when the folder is absent; never copy fixtures in.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { available } from './require.ts';
+import { eventTypeName } from '../../src/eventlog/event-types.ts';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -44,3 +45,35 @@ export function readFixture(relative: string): Uint8Array {
 }
 
 export const GCE_ATTESTATION_DIR = 'go-tpm-tools/internal/test/attestations/gce-cos-85-nonce9009.split';
+
+const SPEC_ID_EVENT03 = 'Spec ID Event03\0';
+
+/**
+ * Whether the bytes begin like a TCG event log: a TCG_PCR_EVENT carrying "Spec ID Event03"
+ * (crypto-agile), or a legacy TCG_PCR_EVENT with a PCR index 0-23, a known event type and an
+ * EventSize that fits. Judged by content, never by file name.
+ */
+export function looksLikeEventLog(b: Uint8Array): boolean {
+  if (b.length < 32) return false;
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  if (b.length >= 48 && new TextDecoder().decode(b.subarray(32, 48)) === SPEC_ID_EVENT03) return true;
+  const pcr = dv.getUint32(0, true);
+  const type = dv.getUint32(4, true);
+  return pcr <= 23 && !eventTypeName(type).startsWith('EV_UNKNOWN') && dv.getUint32(28, true) <= b.length - 32;
+}
+
+/** Every event log in the shared fixtures, found by content (paths relative to the fixtures folder). */
+export function realEventLogFiles(): string[] {
+  if (!haveSharedFixtures()) return [];
+  const root = sharedFixturesDir();
+  const out: string[] = [];
+  const walk = (dir: string): void => {
+    for (const f of readdirSync(dir)) {
+      const p = path.join(dir, f);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (looksLikeEventLog(new Uint8Array(readFileSync(p)))) out.push(path.relative(root, p));
+    }
+  };
+  walk(root);
+  return out.sort();
+}

@@ -36,14 +36,17 @@ function loadProfiles(paths: string[]): GoldenProfile[] {
 
 /** JSON with bigint as decimal strings and bytes as hex. */
 export function outcomeJson(o: AppraisalOutcome): string {
-  const { verdict, profile, failures, pcrs, clockInfo, timings } = o;
-  return JSON.stringify({ verdict, profile, failures, pcrs, ...(clockInfo !== undefined ? { clockInfo } : {}), timings }, (_k, v: unknown) =>
+  const { verdict, profile, failures, pcrs, clockInfo, timings, unverifiedData } = o;
+  return JSON.stringify({ verdict, profile, failures, pcrs, ...(unverifiedData !== undefined ? { unverifiedData } : {}), ...(clockInfo !== undefined ? { clockInfo } : {}), timings }, (_k, v: unknown) =>
     typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? toHex(v) : v, 2);
 }
 
 function human(o: AppraisalOutcome): string {
   const lines = [`verdict: ${o.verdict}${o.profile !== null ? ` (profile ${o.profile})` : ''}`];
   for (const f of o.failures) lines.push(`  ${f.code}: ${f.message}`);
+  for (const u of o.unverifiedData ?? []) {
+    lines.push(`  note: PCR ${u.pcr} event ${u.eventIndex} (${u.eventType}) was decided by its ${u.bank} digest alone; its data is unverified${u.knownDeviation !== undefined ? ` (known deviation ${u.knownDeviation})` : ''}`);
+  }
   return `${lines.join('\n')}\n`;
 }
 

@@ -49,10 +49,13 @@ export function formatEventLogText(file: string, log: EventLog, replay: ReplayRe
     out.push('Unreplayable (an event lacks this bank\'s digest; the value cannot be trusted from the log):');
     for (const u of replay.unreplayable) out.push(`  ${u.bank} PCR ${u.pcr}: event ${u.eventIndex} carries no ${u.bank} digest`);
   }
-  if (consistency.mismatches.length === 0) out.push('Digest consistency: OK');
+  if (consistency.mismatches.length === 0) out.push('Event data: every checkable digest verifies its data');
   else {
-    out.push(`Digest consistency: ${consistency.mismatches.length} MISMATCH(ES)`);
-    for (const m of consistency.mismatches) out.push(`  event ${m.eventIndex} PCR ${m.pcr} ${m.typeName} ${m.bank}: logged ${m.logged}, hash of event data ${m.computed}`);
+    out.push(`Event data UNVERIFIED in ${consistency.mismatches.length} digest(s): no golden rule may read it; a profile can still pin the digest`);
+    for (const m of consistency.mismatches) {
+      const why = m.knownDeviation !== undefined ? ` (known deviation ${m.knownDeviation})` : '';
+      out.push(`  event ${m.eventIndex} PCR ${m.pcr} ${m.typeName} ${m.bank}: logged ${m.logged}, hash of event data ${m.computed}${why}`);
+    }
   }
   const byQuirk = new Map<string, Set<number>>();
   for (const q of consistency.quirksApplied) byQuirk.set(q.quirkId, (byQuirk.get(q.quirkId) ?? new Set()).add(q.eventIndex));
@@ -85,10 +88,11 @@ export function registerEventlog(program: Command, setExit: (code: number) => vo
         return;
       }
       const replay = replayEventLog(log);
+      const consistency = checkDigestConsistencyDetailed(log);
       if (opts.json === true) {
-        process.stdout.write(`${JSON.stringify(eventLogToJson(log, replay), null, 2)}\n`);
+        process.stdout.write(`${JSON.stringify(eventLogToJson(log, replay, consistency), null, 2)}\n`);
       } else {
-        process.stdout.write(formatEventLogText(file, log, replay, checkDigestConsistencyDetailed(log)));
+        process.stdout.write(formatEventLogText(file, log, replay, consistency));
       }
       setExit(0);
     });

@@ -4,6 +4,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { appraiseEvidence } from '../../appraisal/pipeline.ts';
 import { parseEventLog, replayEventLog } from '../../eventlog/index.ts';
 import { ProfileError } from '../../golden/errors.ts';
 import { learnProfile } from '../../golden/learn.ts';
@@ -13,6 +14,8 @@ import { isHashAlg } from '../../tpm/alg.ts';
 import { ParseError } from '../../util/errors.ts';
 
 const EXIT_UNUSABLE = 2;
+/** The learned profile fails its own log: nothing is written. */
+const EXIT_PROOF_FAILED = 1;
 
 function fail(setExit: (code: number) => void, msg: string): void {
   process.stderr.write(`bootgate golden: ${msg}\n`);
@@ -34,7 +37,8 @@ export function registerGolden(program: Command, setExit: (code: number) => void
     .action((opts: { eventlog: string; name: string; version?: string; bank?: string; out?: string; merge?: string }) => {
       try {
         if (opts.bank !== undefined && !isHashAlg(opts.bank)) return fail(setExit, `unknown bank ${opts.bank}`);
-        const log = parseEventLog(new Uint8Array(readFileSync(opts.eventlog)));
+        const bytes = new Uint8Array(readFileSync(opts.eventlog));
+        const log = parseEventLog(bytes);
         const replay = replayEventLog(log);
         let profile = learnProfile(log, replay, {
           name: opts.name,
@@ -45,6 +49,17 @@ export function registerGolden(program: Command, setExit: (code: number) => void
           const existing = loadProfileFile(opts.merge);
           profile = mergeProfiles(existing, { ...profile, name: existing.name });
           if (opts.version !== undefined) profile = { ...profile, version: opts.version };
+        }
+        // Prove the profile before writing it: appraised against the log it was learned from, it must pass.
+        const proof = appraiseEvidence({ eventLog: log, profiles: [profile] });
+        if (proof.verdict !== 'pass') {
+          process.stderr.write(`bootgate golden: refusing to write ${profileId(profile)}: it fails the log it was learned from (${opts.eventlog}):\n`);
+          for (const f of proof.failures) process.stderr.write(`  ${f.code}: ${f.message}\n`);
+          setExit(EXIT_PROOF_FAILED);
+          return;
+        }
+        for (const u of proof.unverifiedData ?? []) {
+          process.stderr.write(`note: PCR ${u.pcr} event ${u.eventIndex} (${u.eventType}): its data is unverified${u.knownDeviation !== undefined ? ` (known deviation ${u.knownDeviation})` : ''}, so the profile does not rely on it\n`);
         }
         const text = `${JSON.stringify(profile, null, 2)}\n`;
         if (opts.out !== undefined) {

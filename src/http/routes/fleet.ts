@@ -4,7 +4,7 @@ import type { AppContext } from '../context.ts';
 import { strictJsonBody } from '../body.ts';
 import { requireRole } from '../auth.ts';
 import { parseWith } from '../validate.ts';
-import { AppraisalListQuerySchema, DRIFT_GROUP_ID_RE, DriftAcceptRequestSchema, PROFILE_NAME_RE } from '../schemas.ts';
+import { AppraisalListQuerySchema, DEFAULT_PAGE_LIMIT, DRIFT_GROUP_ID_RE, DriftAcceptRequestSchema, PROFILE_NAME_RE } from '../schemas.ts';
 import { ApiError } from '../../util/errors.ts';
 import { appraisalHistory } from '../../fleet/history.ts';
 import { hostIdOf } from './hosts.ts';
@@ -36,7 +36,7 @@ export function fleetRoutes(ctx: AppContext): Router {
   r.get('/v1/hosts/:hostId/appraisals', reader, async (req, res) => {
     const hostId = hostIdOf(req);
     const q = parseWith(AppraisalListQuerySchema, req.query, 'query');
-    res.json(await appraisalHistory(ctx.store, hostId, q.limit ?? 100, q.before));
+    res.json(await appraisalHistory(ctx.store, hostId, q.limit ?? DEFAULT_PAGE_LIMIT, q.before));
   });
 
   r.get('/v1/hosts/:hostId/changes', reader, async (req, res) => {

@@ -6,7 +6,7 @@ import { requireRole } from '../auth.ts';
 import { rateLimit } from '../rate-limit.ts';
 import { base64Field, parseWith } from '../validate.ts';
 import { sendJson } from '../respond.ts';
-import { AttestationRequestSchema, HOST_ID_RE, HostListQuerySchema, HostUpdateSchema } from '../schemas.ts';
+import { AttestationRequestSchema, DEFAULT_PAGE_LIMIT, HOST_ID_RE, HostListQuerySchema, HostUpdateSchema } from '../schemas.ts';
 import { ApiError } from '../../util/errors.ts';
 import { fromHex } from '../../util/encoding.ts';
 import type { HashAlg, PcrBanks } from '../../tpm/alg.ts';
@@ -74,7 +74,7 @@ export function hostRoutes(ctx: AppContext): Router {
 
   r.get('/v1/hosts', reader, async (req, res) => {
     const q = parseWith(HostListQuerySchema, req.query, 'query');
-    res.json(await ctx.hosts.page(ctx.now(), q.trust, q.limit ?? 100, q.after));
+    res.json(await ctx.hosts.page(ctx.now(), q.trust, q.limit ?? DEFAULT_PAGE_LIMIT, q.after));
   });
 
   r.get('/v1/hosts/:hostId', reader, async (req, res) => {

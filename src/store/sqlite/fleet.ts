@@ -38,7 +38,14 @@ interface GroupRow {
   first_seen: string;
   last_seen: string;
   hosts: string;
-  profile: string | null;
+  /** "<last_at>|<profile>" of the group's latest failure. */
+  latest: string;
+}
+
+/** Ascending already (the index scan's order), or sorted. */
+function sorted(list: string[]): string[] {
+  for (let i = 1; i < list.length; i++) if ((list[i - 1] as string) > (list[i] as string)) return list.sort();
+  return list;
 }
 
 interface AcceptanceRow {
@@ -71,14 +78,15 @@ function summaryFromRow(r: SummaryRow): AppraisalSummary {
 }
 
 function groupFromRow(r: GroupRow): DriftGroupRecord {
+  const profile = r.latest.slice(r.latest.indexOf('|') + 1);
   return {
     groupId: r.group_id,
-    profile: r.profile,
+    profile: profile === '' ? null : profile,
     bank: r.bank,
     changes: parseJson<unknown[]>(r.changes),
     blockers: parseJson<string[]>(r.blockers),
     // Host ids never contain a comma (contract §3.1).
-    hostIds: r.hosts.split(',').sort(),
+    hostIds: sorted(r.hosts.split(',')),
     firstSeen: r.first_seen,
     lastSeen: r.last_seen,
   };
@@ -100,9 +108,9 @@ function acceptanceFromRow(r: AcceptanceRow): DriftAcceptanceRecord {
 }
 
 const SUMMARY_COLUMNS = 'seq, appraisal_id, verdict, profile, failures, appraised_at, token_expires_at, rejected, evidence, log_digest';
+// The profile of a group's latest failure rides on its timestamp: ISO-8601 text orders as time.
 const GROUP_SELECT = `SELECT d.group_id, g.bank, g.changes, g.blockers, COUNT(*) AS n, MIN(d.since) AS first_seen, MAX(d.last_at) AS last_seen,
-    group_concat(d.host_id, ',') AS hosts,
-    (SELECT x.profile FROM host_drift x WHERE x.group_id = d.group_id ORDER BY x.last_at DESC, x.host_id LIMIT 1) AS profile
+    MAX(d.last_at || '|' || COALESCE(d.profile, '')) AS latest, group_concat(d.host_id, ',') AS hosts
   FROM host_drift d JOIN drift_groups g ON g.group_id = d.group_id`;
 
 export class FleetTables {

@@ -165,7 +165,8 @@ export const MIGRATIONS: readonly Migration[] = [
         since        TEXT NOT NULL,
         last_at      TEXT NOT NULL
       );
-      CREATE INDEX host_drift_group ON host_drift(group_id);
+      -- Covers GET /v1/drift: one index scan groups every failing host, in hostId order.
+      CREATE INDEX host_drift_group ON host_drift(group_id, host_id, since, last_at, profile);
 
       CREATE TABLE drift_groups (
         group_id   TEXT PRIMARY KEY,
