@@ -24,7 +24,11 @@ function Changes({ changes, state, error }) {
   if (error) return html`<${ErrorNote} error=${error} />`;
   if (changes === undefined) return html`<p aria-busy="true">Comparing boots…</p>`;
   if (changes.to === null) return html`<p class="muted">Nothing to compare: no appraisal yet.</p>`;
-  if (changes.from === null) return html`<p class="muted">No passing appraisal to compare with: this host has never passed.</p>`;
+  if (changes.from === null) {
+    if (changes.changes.length === 0) return html`<p class="muted">No passing appraisal to compare with: this host has never passed.</p>`;
+    return html`<p>This host has never passed, so there is no earlier boot to compare with; these are the events its latest appraisal refused.</p>
+      <${ChangesTable} changes=${changes.changes} caption=${`${plural(changes.changes.length, 'event')} refused in appraisal ${changes.to}`} />`;
+  }
   if (changes.changes.length === 0) {
     return html`<p class="muted">${state === 'untrusted' ? 'The boot is the same as the last passing one: something else failed (the quote, the clock or the nonce; see the failures).' : 'Nothing changed since the last passing boot.'}</p>`;
   }
