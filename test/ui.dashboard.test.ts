@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { startTestServer, SIM_PROFILE, type TestServer } from './helpers/server.ts';
 import { haveChromium, launchChromium, screenshot, watchedPage, type BrowserSession, type WatchedPage } from './helpers/browser.ts';
-import { applyScenario, createSimHost, fakeImage, HostAgent } from '../tpm-sim/index.ts';
+import { applyScenario, createSimHost, fakeImage, HostAgent, type ScenarioName } from '../tpm-sim/index.ts';
 
 /** Polls stay outside the page: its CSP (no eval) refuses playwright's in-page waitForFunction. */
 const WAIT = { timeout: 15_000 };
@@ -34,11 +34,11 @@ describe.skipIf(!haveChromium())('the dashboard in headless Chromium', () => {
   let admin: WatchedPage;
   const agents = new Map<string, HostAgent>();
 
-  async function addHost(hostId: string, attest = true): Promise<HostAgent> {
-    const agent = new HostAgent(createSimHost({ hostId }), server.baseUrl);
+  async function addHost(hostId: string, attest = true, scenario: ScenarioName = 'clean'): Promise<HostAgent> {
+    const agent = new HostAgent(createSimHost({ hostId, scenario }), server.baseUrl);
     await agent.enroll([SIM_PROFILE]);
     await agent.activate();
-    if (attest) expect((await agent.attest()).verdict).toBe('pass');
+    if (attest) expect((await agent.attest()).verdict).toBe(scenario === 'clean' ? 'pass' : 'fail');
     agents.set(hostId, agent);
     return agent;
   }
@@ -207,6 +207,18 @@ describe.skipIf(!haveChromium())('the dashboard in headless Chromium', () => {
     expect(await rows.count()).toBeGreaterThan(0);
     expect(await rows.first().innerText()).toContain('web-05');
     await screenshot(page, 'ui-census');
+  });
+
+  it('shows what a host that never passed was refused for, with nothing to compare it to', async () => {
+    const { page } = admin;
+    await addHost('bad-01', true, 'bios-reflash');
+    await page.goto(`${server.baseUrl}/ui/#/hosts/bad-01`);
+    await page.waitForSelector('table.changes tbody tr', WAIT);
+    expect(await page.locator('section', { hasText: 'What changed' }).innerText()).toMatch(/never passed/);
+    const text = await page.locator('table.changes').innerText();
+    expect(text).toMatch(/EV_EFI_PLATFORM_FIRMWARE_BLOB/);
+    expect(await page.locator('table.changes tbody tr').first().getAttribute('data-pcr')).toBe('0');
+    expect(await page.locator('table.failures').innerText()).toContain('firmware_not_allowed');
   });
 
   it('lets the scheduler key see drift but not accept it', async () => {
