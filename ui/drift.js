@@ -38,7 +38,9 @@ class AcceptForm extends Component {
 
   render({ group, role }, { open, note, busy, error }) {
     if (role !== 'admin') {
-      return html`<p class="muted role-note"><button type="button" disabled>Accept this change</button> Accepting needs an admin key; this key has the scheduler role, so it can see drift but not accept it.</p>`;
+      const id = `role-${group.groupId}`;
+      return html`<p class="muted role-note"><button type="button" disabled aria-describedby=${id}>Accept this change</button>${' '}
+        <span id=${id}>Accepting needs an admin key; this key has the scheduler role, so it can see drift but not accept it.</span></p>`;
     }
     if (!open) return html`<button type="button" ref=${this.openRef} class="primary" onClick=${() => this.setState({ open: true })}>Accept this change…</button>`;
     const id = `note-${group.groupId}`;
@@ -69,12 +71,18 @@ class Accepted extends Component {
   }
 }
 
+/** "bootloader modified", "option_rom added, firmware modified", or a count when there are many. */
+function summary(changes) {
+  const parts = [...new Set(changes.map((c) => `${c.component} ${c.change}`))];
+  return parts.length <= 3 ? parts.join(', ') : plural(changes.length, 'change');
+}
+
 function Group({ group, api, role, accepted, onAccepted }) {
   const more = group.hosts.length - HOSTS_SHOWN;
   const headingId = `group-${group.groupId}`;
   return html`<article class="panel group" aria-labelledby=${headingId} data-group=${group.groupId}>
-    <h2 id=${headingId}>${plural(group.count, 'host')} · ${plural(group.changes.length, 'change')} · ${group.profile}</h2>
-    <p class="muted">First seen <${Time} iso=${group.firstSeen} />, last seen <${Time} iso=${group.lastSeen} />. Group <code>${group.groupId}</code>.
+    <h2 id=${headingId}>${plural(group.count, 'host')} · ${summary(group.changes)} · ${group.profile}</h2>
+    <p class="muted">First seen <${Time} iso=${group.firstSeen} />, last seen <${Time} iso=${group.lastSeen} />. Group <code>${group.groupId}</code>.${' '}
       <a href=${censusLink(profileName(group.profile))}>Census of ${profileName(group.profile)}</a></p>
     <ul class="host-chips" aria-label="Hosts in this group">
       ${group.hosts.slice(0, HOSTS_SHOWN).map((id) => html`<li><a href=${hostLink(id)}>${id}</a></li>`)}
