@@ -95,6 +95,15 @@ describe('GET /ui/', () => {
     }
   });
 
+  it('answers HEAD like GET without a body, and other methods as a path it does not have', async () => {
+    const head = await fetch(new URL('/ui/app.js', server.baseUrl), { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-security-policy')).toBe(UI_CSP);
+    expect(await head.text()).toBe('');
+    const post = await fetch(new URL('/ui/', server.baseUrl), { method: 'POST' });
+    expect(post.status).toBe(404);
+  });
+
   it('needs no key for its files, while the API behind it still does', async () => {
     expect((await get('/ui/app.js')).status).toBe(200);
     expect((await get('/v1/hosts')).status).toBe(401);

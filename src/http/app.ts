@@ -9,7 +9,7 @@ import { hostRoutes } from './routes/hosts.ts';
 import { goldenRoutes } from './routes/golden.ts';
 import { keyRoutes } from './routes/keys.ts';
 import { fleetRoutes } from './routes/fleet.ts';
-import { uiRoutes } from './routes/ui.ts';
+import { uiAssets } from './routes/ui.ts';
 
 /** `extraRoutes`: routers of other modules (key broker, trust events), mounted after the core routes. */
 export function createApp(ctx: AppContext, extraRoutes: Router[] = []): Express {
@@ -28,7 +28,7 @@ export function createApp(ctx: AppContext, extraRoutes: Router[] = []): Express 
   app.use(fleetRoutes(ctx));
   for (const r of extraRoutes) app.use(r);
   // The dashboard: static files only; it calls the same public API as any other client.
-  app.use(uiRoutes());
+  app.use(uiAssets());
   app.use(notFound);
   app.use(errorHandler(ctx.log));
   return app;

@@ -1,7 +1,7 @@
 /**
  * The dashboard (contract §8, GET /ui/): static files from the repository's ui/ folder and the UI
  * libraries straight from their npm packages' own files. No build step, nothing from another origin.
- * The page calls only the public JSON API; this router serves files and nothing else.
+ * The page calls only the public JSON API; this module serves files and nothing else.
  *
  * Every file is read once at start into memory: the set of URLs is fixed, so no request path ever
  * reaches the file system.
@@ -9,7 +9,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, extname, join } from 'node:path';
-import { Router, type Response } from 'express';
+import type { RequestHandler, Response } from 'express';
 
 /** Only 'self': scripts, styles, images and API calls from this origin; no inline code, no framing. */
 export const UI_CSP = [
@@ -87,16 +87,21 @@ function send(res: Response, asset: Asset): void {
   res.type(asset.type).send(asset.body);
 }
 
-export function uiRoutes(assets: Map<string, Asset> = loadUiAssets()): Router {
-  const r = Router({ caseSensitive: true, strict: true });
+/**
+ * GET (and HEAD) /ui, /ui/ and /ui/<file>: a middleware outside the route table, because these are
+ * files, not API routes. Anything else falls through to the 404 answer.
+ */
+export function uiAssets(assets: Map<string, Asset> = loadUiAssets()): RequestHandler {
   const index = assets.get('index.html');
   if (!index) throw new Error('the dashboard has no index.html');
-  r.get('/ui', (_req, res) => res.redirect(308, '/ui/'));
-  r.get('/ui/', (_req, res) => send(res, index));
-  r.get(/^\/ui\/((?:vendor\/)?[A-Za-z0-9._-]{1,64})$/, (req, res, next) => {
-    const asset = assets.get(String(req.params[0]));
+  return (req, res, next) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return next();
+    if (req.path === '/ui') return res.redirect(308, '/ui/');
+    if (!req.path.startsWith('/ui/')) return next();
+    // req.path is not percent-decoded: an encoded or doubled separator names no asset.
+    const name = req.path.slice('/ui/'.length);
+    const asset = name === '' ? index : assets.get(name);
     if (asset) send(res, asset);
     else next();
-  });
-  return r;
+  };
 }
