@@ -40,6 +40,10 @@ export interface Config {
   tokenFormat: 'jwt' | 'ear';
   /** PEM files; both set: HTTPS only. */
   tls: { certFile: string; keyFile: string } | undefined;
+  /** Event logs kept per host beyond its latest and last passing appraisal's (which always stay). */
+  evidenceKeepPerHost: number;
+  /** Older event logs than this are dropped (same exceptions); 0 keeps them whatever their age. */
+  evidenceMaxAgeSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -76,6 +80,8 @@ const EnvSchema = z.object({
   BOOTGATE_TOKEN_FORMAT: z.enum(['jwt', 'ear']).default('jwt'),
   BOOTGATE_TLS_CERT: nonEmpty.optional(),
   BOOTGATE_TLS_KEY: nonEmpty.optional(),
+  BOOTGATE_EVIDENCE_KEEP: intVar(0, 1_000_000).default(10),
+  BOOTGATE_EVIDENCE_MAX_AGE: intVar(0, 100 * 365 * 86_400).default(30 * 86_400),
 });
 
 /** Parses `role:key,role:key`; the message names the entry by position, never by its key. */
@@ -134,5 +140,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     appraisalWorkers: e.BOOTGATE_APPRAISAL_WORKERS,
     tokenFormat: e.BOOTGATE_TOKEN_FORMAT,
     tls: e.BOOTGATE_TLS_CERT !== undefined && e.BOOTGATE_TLS_KEY !== undefined ? { certFile: resolve(e.BOOTGATE_TLS_CERT), keyFile: resolve(e.BOOTGATE_TLS_KEY) } : undefined,
+    evidenceKeepPerHost: e.BOOTGATE_EVIDENCE_KEEP,
+    evidenceMaxAgeSeconds: e.BOOTGATE_EVIDENCE_MAX_AGE,
   };
 }

@@ -36,6 +36,10 @@ import { withTrustEventNotifications } from './events/notifying-store.ts';
 import { createEventsRouter } from './events/routes.ts';
 import { WebhookRegistry } from './events/webhooks/registry.ts';
 import { WebhookDispatcher } from './events/webhooks/dispatcher.ts';
+import { EvidenceLogs } from './fleet/evidence.ts';
+import { ChangeTracker } from './fleet/changes.ts';
+import { DriftService } from './fleet/drift.ts';
+import { CensusService } from './fleet/census.ts';
 
 export const ADMIN_KEY_FILE = 'admin.key';
 export const DATABASE_FILE = 'bootgate.db';
@@ -138,6 +142,8 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     }
     let issuer = config.issuer ?? '';
     let listeningUrl: string | undefined;
+    const evidence = new EvidenceLogs(store);
+    const changes = new ChangeTracker(store, profiles, evidence, log);
     const context: AppContext = {
       config,
       store,
@@ -157,10 +163,12 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
           issuer: () => issuer,
           tokenFormat: config.tokenFormat,
           ...(options.onAppraised ? { onAppraised: options.onAppraised } : {}),
+          driftEntry: (record, baseline) => changes.driftEntry(record, baseline),
         },
         log,
       ),
       hosts: new HostService(store, profiles),
+      fleet: { changes, drift: new DriftService(store, profiles, evidence, log), census: new CensusService(store, profiles, evidence) },
       metrics,
       log,
       limiter: new RateLimiter(config.rateLimitPerMinute),
@@ -219,7 +227,12 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
 
     pruneTimer = setInterval(() => {
       const before = new Date(now().getTime() - RETENTION_MS);
-      Promise.all([sqlite.pruneNonces(before), sqlite.pruneEnrollments(before)]).catch((err: unknown) => log.error({ err }, 'pruning failed'));
+      const evidenceBefore = config.evidenceMaxAgeSeconds > 0 ? { before: new Date(now().getTime() - config.evidenceMaxAgeSeconds * 1000) } : {};
+      Promise.all([
+        sqlite.pruneNonces(before),
+        sqlite.pruneEnrollments(before),
+        store.pruneEvidence({ keepPerHost: config.evidenceKeepPerHost, ...evidenceBefore }),
+      ]).catch((err: unknown) => log.error({ err }, 'pruning failed'));
     }, PRUNE_INTERVAL_MS);
     pruneTimer.unref();
 

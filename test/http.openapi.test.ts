@@ -98,8 +98,8 @@ describe('the OpenAPI document', () => {
     const verdict = await agent.attest();
     expect(verdict.verdict).toBe('pass');
     res.AttestationResponseSchema.parse(verdict);
-    res.HostSchema.parse((await s.call('GET', `/v1/hosts/${agent.host.hostId}`, { key: s.schedulerKey })).json);
-    res.HostListSchema.parse((await s.call('GET', '/v1/hosts', { key: s.schedulerKey })).json);
+    res.HostViewSchema.parse((await s.call('GET', `/v1/hosts/${agent.host.hostId}`, { key: s.schedulerKey })).json);
+    res.HostListResponseSchema.parse((await s.call('GET', '/v1/hosts', { key: s.schedulerKey })).json);
     res.JwksSchema.parse((await s.call('GET', '/.well-known/jwks.json')).json);
     res.ProfileSummaryListSchema.parse((await s.call('GET', '/v1/golden', { key: s.adminKey })).json);
     res.EventPageSchema.parse((await s.call('GET', '/v1/events?timeout=0', { key: s.schedulerKey })).json);

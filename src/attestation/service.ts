@@ -6,7 +6,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Finding } from '../appraisal/types.ts';
-import type { AppraisalRecord, HostRecord, NonceOutcome, Store } from '../store/types.ts';
+import type { AppraisalRecord, DriftEntry, HostRecord, NonceOutcome, Store } from '../store/types.ts';
 import type { PcrBanks } from '../tpm/alg.ts';
 import { parsePublic, verifyQuote } from '../tpm/index.ts';
 import { ApiError, ParseError, malformedCode } from '../util/errors.ts';
@@ -68,6 +68,8 @@ export interface AttestationSettings {
   tokenFormat?: TokenFormat;
   /** Called after each appraisal is stored with its stage timings, `store` included (benchmarks). */
   onAppraised?: (timings: Readonly<Record<string, number>>) => void;
+  /** The drift entry of a counted failure, from its record and the host's last passing appraisal (src/fleet/changes.ts); never throws. */
+  driftEntry?: (record: AppraisalRecord, baseline: AppraisalRecord | undefined) => Promise<DriftEntry | undefined>;
 }
 
 const NONCE_BYTES = 32;
@@ -246,6 +248,8 @@ export class AttestationService {
       timings,
       appraisedAt: now.toISOString(),
       ...(rejected ? { rejected: true } : {}),
+      // Kept as evidence only when the pipeline appraised it: a live nonce and the host's own quote.
+      ...(!rejected && outcome.logCached !== undefined ? { eventLog: req.eventLog } : {}),
     };
 
     t = performance.now();
@@ -279,6 +283,7 @@ export class AttestationService {
     const { hostId, appraisalId, verdict } = record;
     const statusBefore = trustStatusOf(host, await this.store.lastAppraisalVerdict(hostId), now);
     const previousPass = verdict === 'fail' ? await this.store.lastPassingAppraisal(hostId) : undefined;
+    if (verdict === 'fail' && this.settings.driftEntry) record.drift = await this.settings.driftEntry(record, previousPass);
     await this.store.recordAppraisal(record);
     if (previousPass?.tokenId && previousPass.tokenExpiresAt && Date.parse(previousPass.tokenExpiresAt) > now.getTime()) {
       await this.store.revokeToken(previousPass.tokenId, hostId, now, new Date(previousPass.tokenExpiresAt));
@@ -290,7 +295,8 @@ export class AttestationService {
         hostId,
         kind: statusAfter,
         appraisalId,
-        ...(verdict === 'fail' ? { detail: { codes: failures.map((f) => f.code) } } : {}),
+        // The profile version that decided, so a consumer can tell a rollout's acceptance from a repair.
+        detail: { profile: record.profile, ...(verdict === 'fail' ? { codes: failures.map((f) => f.code) } : {}) },
         at: now.toISOString(),
       });
     }

@@ -4,7 +4,7 @@
  * addition that keeps the shapes intact is welcome), never lose or retype one.
  */
 import { z } from 'zod';
-import { TRUST_STATUSES } from '../attestation/trust.ts';
+import { COMPONENTS } from '../appraisal/component.ts';
 import { PcrValuesSchema } from './schemas.ts';
 
 const isoTime = z.string().meta({ format: 'date-time' });
@@ -14,20 +14,128 @@ export const ErrorSchema = z
   .object({ error: z.object({ code: z.string().regex(/^[a-z0-9_]+$/), message: z.string() }) })
   .meta({ id: 'Error', description: 'every error answer (contract §3)' });
 
-export const FailureSchema = z
-  .looseObject({
-    code: z.string(),
-    message: z.string(),
-    pcr: z.number().int().optional(),
-    bank: z.string().optional(),
-    eventIndex: z.number().int().optional(),
-    eventType: z.string().optional(),
-    component: z.string().optional(),
-    rule: z.string().optional(),
-    expected: z.unknown().optional(),
-    actual: z.unknown().optional(),
-  })
-  .meta({ id: 'Failure', description: 'one reason an appraisal failed; codes are listed in golden-measurements/README.md' });
+/** One failure of an appraisal (contract §3.2), with the golden rule and component that decided it. */
+export const FailureSchema = z.looseObject({
+  code: z.string(),
+  message: z.string(),
+  pcr: z.number().int().optional(),
+  bank: z.string().optional(),
+  eventIndex: z.number().int().optional(),
+  eventType: z.string().optional(),
+  component: z.string().optional(),
+  rule: z.string().optional(),
+  expected: z.unknown().optional(),
+  actual: z.unknown().optional(),
+}).meta({ id: 'Failure' });
+
+export const TrustViewSchema = z.object({
+  status: z.enum(['trusted', 'untrusted', 'unknown', 'expired']),
+  appraisalId: z.string().nullable(),
+  appraisedAt: z.string().nullable(),
+  expiresAt: z.string().nullable(),
+  profile: z.string().nullable(),
+  failures: z.array(FailureSchema),
+}).meta({ id: 'Trust' });
+
+export const HostViewSchema = z.object({
+  hostId: z.string(),
+  enrolledAt: z.string(),
+  akName: z.string(),
+  profiles: z.array(z.string()),
+  revokedAt: z.string().optional(),
+  trust: TrustViewSchema,
+}).meta({ id: 'Host' });
+
+export const HostListResponseSchema = z.object({ hosts: z.array(HostViewSchema), next: z.string().nullable() }).meta({ id: 'HostList' });
+
+export const AppraisalViewSchema = z.object({
+  appraisalId: z.string(),
+  appraisedAt: z.string(),
+  verdict: z.enum(['pass', 'fail']),
+  profile: z.string().nullable(),
+  failures: z.array(FailureSchema),
+  expiresAt: z.string().optional(),
+  rejected: z.literal(true).optional(),
+  eventLog: z.object({ sha256: z.string(), retained: z.boolean() }),
+}).meta({ id: 'Appraisal' });
+
+export const AppraisalListResponseSchema = z.object({ appraisals: z.array(AppraisalViewSchema), next: z.string().nullable() }).meta({ id: 'AppraisalList' });
+
+const ChangedEventSchema = z.object({
+  eventIndex: z.number().int(),
+  digest: z.string(),
+  data: z.record(z.string(), z.unknown()).optional(),
+  dataVerified: z.literal(false).optional(),
+});
+
+export const BootChangeSchema = z.object({
+  pcr: z.number().int(),
+  component: z.enum(COMPONENTS),
+  eventType: z.string(),
+  change: z.enum(['added', 'removed', 'modified']),
+  before: ChangedEventSchema.optional(),
+  after: ChangedEventSchema.optional(),
+}).meta({ id: 'BootChange' });
+
+export const ChangesResponseSchema = z.object({
+  hostId: z.string(),
+  from: z.string().nullable(),
+  to: z.string(),
+  profile: z.string().nullable(),
+  bank: z.string(),
+  groupId: z.string().optional(),
+  changes: z.array(BootChangeSchema),
+  note: z.string().optional(),
+}).meta({ id: 'Changes' });
+
+export const DriftGroupSchema = z.object({
+  groupId: z.string(),
+  profile: z.string().nullable(),
+  hosts: z.array(z.string()),
+  count: z.number().int(),
+  changes: z.array(BootChangeSchema),
+  blockers: z.array(z.string()),
+  firstSeen: z.string(),
+  lastSeen: z.string(),
+}).meta({ id: 'DriftGroup' });
+
+export const DriftListResponseSchema = z.object({ groups: z.array(DriftGroupSchema) }).meta({ id: 'DriftList' });
+
+export const DriftAcceptResponseSchema = z.object({
+  profile: z.string(),
+  accepted: z.array(BootChangeSchema),
+  groupId: z.string(),
+  hosts: z.array(z.string()),
+  acceptanceId: z.string(),
+}).meta({ id: 'DriftAccepted' });
+
+export const DriftAcceptanceSchema = z.object({
+  acceptanceId: z.string(),
+  groupId: z.string(),
+  profileName: z.string(),
+  fromVersion: z.string(),
+  toVersion: z.string(),
+  keyId: z.string(),
+  note: z.string(),
+  changes: z.array(BootChangeSchema),
+  hostIds: z.array(z.string()),
+  at: z.string(),
+}).meta({ id: 'DriftAcceptance' });
+
+export const DriftAcceptancesResponseSchema = z.object({ acceptances: z.array(DriftAcceptanceSchema) }).meta({ id: 'DriftAcceptanceList' });
+
+export const CensusResponseSchema = z.object({
+  profile: z.string(),
+  components: z.array(
+    z.object({
+      pcr: z.number().int().nullable(),
+      component: z.string(),
+      values: z.array(z.object({ digest: z.string().optional(), text: z.string().optional(), hosts: z.number().int(), hostIds: z.array(z.string()) })),
+    }),
+  ),
+  hosts: z.number().int(),
+  unknown: z.array(z.string()),
+}).meta({ id: 'Census' });
 
 export const EnrollmentResponseSchema = z
   .looseObject({ enrollmentId: z.string(), credentialBlob: z.string().meta({ format: 'byte' }), expiresAt: isoTime })
@@ -56,32 +164,6 @@ export const AttestationResponseSchema = z
     expiresAt: isoTime.optional(),
   })
   .meta({ id: 'AttestationResponse' });
-
-export const TrustSchema = z
-  .looseObject({
-    status: z.enum(TRUST_STATUSES as [string, ...string[]]),
-    appraisalId: z.string().nullable(),
-    appraisedAt: isoTime.nullable(),
-    expiresAt: isoTime.nullable(),
-    profile: z.string().nullable(),
-    failures: z.array(FailureSchema),
-  })
-  .meta({ id: 'Trust' });
-
-export const HostSchema = z
-  .looseObject({
-    hostId: z.string(),
-    enrolledAt: isoTime,
-    akName: hex,
-    profiles: z.array(z.string()),
-    revokedAt: isoTime.optional(),
-    trust: TrustSchema,
-  })
-  .meta({ id: 'Host' });
-
-export const HostListSchema = z
-  .looseObject({ hosts: z.array(HostSchema), next: z.string().nullable().optional() })
-  .meta({ id: 'HostList' });
 
 const JwkSchema = z.looseObject({ kty: z.string(), kid: z.string().optional() }).meta({ id: 'Jwk' });
 export const JwksSchema = z.object({ keys: z.array(JwkSchema) }).meta({ id: 'Jwks' });

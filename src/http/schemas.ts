@@ -51,9 +51,33 @@ export const AttestationRequestSchema = z
 
 export const HostUpdateSchema = z.strictObject({ profiles: z.array(profileNameSchema).max(32) }).meta({ id: 'HostUpdate' });
 
-export const TrustQuerySchema = z.strictObject({ trust: z.enum(['trusted', 'untrusted', 'unknown', 'expired']).optional() });
-
 export const VersionQuerySchema = z.strictObject({ version: z.string().min(1).max(128).optional() });
+
+// ---- Paging, history, changes and drift (contract §3.3 and §6) ----
+
+export const DEFAULT_PAGE_LIMIT = 100;
+/** `limit` of a page: 1-1000, default DEFAULT_PAGE_LIMIT. */
+const pageLimit = z
+  .string()
+  .regex(/^[0-9]{1,4}$/, 'limit is a whole number from 1 to 1000')
+  .transform(Number)
+  .pipe(z.number().int().min(1, 'limit is at least 1').max(1000, 'limit is at most 1000'))
+  .optional();
+const cursor = z.string().min(1).max(400);
+
+export const HostListQuerySchema = z.strictObject({
+  trust: z.enum(['trusted', 'untrusted', 'unknown', 'expired']).optional(),
+  limit: pageLimit,
+  after: cursor.optional(),
+});
+
+export const AppraisalListQuerySchema = z.strictObject({ limit: pageLimit, before: cursor.optional() });
+
+export const DriftAcceptRequestSchema = z.strictObject({
+  note: z.string().trim().min(1, 'say why this change is legitimate').max(4096),
+});
+
+export const DRIFT_GROUP_ID_RE = /^[0-9a-f]{32}$/;
 
 /** A golden profile document (golden-measurements/README.md); validated by the catalog. */
 export const GoldenProfileDocumentSchema = ProfileSchema.meta({ id: 'GoldenProfile' });

@@ -49,18 +49,18 @@ function register(r: OpenAPIRegistry): void {
   // Trust status and host administration (contract §3.3).
   r.registerPath({
     method: 'get', path: '/v1/hosts', tags: ['hosts'], security: roles('scheduler'),
-    summary: 'Hosts, optionally in one trust state', request: { query: req.TrustQuerySchema },
-    responses: { 200: json('hosts', res.HostListSchema), ...errors(400, 401, 403) },
+    summary: 'Hosts, optionally in one trust state, in pages (next is the cursor for after)', request: { query: req.HostListQuerySchema },
+    responses: { 200: json('a page of hosts', res.HostListResponseSchema), ...errors(400, 401, 403) },
   });
   r.registerPath({
     method: 'get', path: '/v1/hosts/{hostId}', tags: ['hosts'], security: roles('scheduler'),
     summary: 'A host and its trust', request: { params: hostId },
-    responses: { 200: json('the host', res.HostSchema), ...errors(400, 401, 403, 404) },
+    responses: { 200: json('the host', res.HostViewSchema), ...errors(400, 401, 403, 404) },
   });
   r.registerPath({
     method: 'put', path: '/v1/hosts/{hostId}', tags: ['hosts'], security: roles('admin'),
     summary: "Set a host's golden profiles", request: { params: hostId, ...body(req.HostUpdateSchema) },
-    responses: { 200: json('the host', res.HostSchema), ...errors(400, 401, 403, 404, 413, 415) },
+    responses: { 200: json('the host', res.HostViewSchema), ...errors(400, 401, 403, 404, 413, 415) },
   });
   r.registerPath({
     method: 'delete', path: '/v1/hosts/{hostId}', tags: ['hosts'], security: roles('admin'),
@@ -71,6 +71,38 @@ function register(r: OpenAPIRegistry): void {
     method: 'post', path: '/v1/hosts/{hostId}/revoke', tags: ['hosts'], security: roles('admin'),
     summary: 'Revoke a host and its live tokens', request: { params: hostId },
     responses: { 200: json('revoked', res.HostRevokedSchema), ...errors(400, 401, 403, 404) },
+  });
+
+  // History, changes and fleet drift (contract §6).
+  r.registerPath({
+    method: 'get', path: '/v1/hosts/{hostId}/appraisals', tags: ['fleet'], security: roles('scheduler'),
+    summary: "The host's appraisals, newest first, in pages (next is the cursor for before)", request: { params: hostId, query: req.AppraisalListQuerySchema },
+    responses: { 200: json('a page of appraisals', res.AppraisalListResponseSchema), ...errors(400, 401, 403, 404) },
+  });
+  r.registerPath({
+    method: 'get', path: '/v1/hosts/{hostId}/changes', tags: ['fleet'], security: roles('scheduler'),
+    summary: "What changed in the host's boot between its last passing and its latest appraisal, event by event", request: { params: hostId },
+    responses: { 200: json('the changes', res.ChangesResponseSchema), ...errors(400, 401, 403, 404) },
+  });
+  r.registerPath({
+    method: 'get', path: '/v1/drift', tags: ['fleet'], security: roles('scheduler'),
+    summary: 'Failing hosts grouped by identical change set, largest group first',
+    responses: { 200: json('drift groups', res.DriftListResponseSchema), ...errors(400, 401, 403) },
+  });
+  r.registerPath({
+    method: 'get', path: '/v1/drift/acceptances', tags: ['fleet'], security: roles('admin'),
+    summary: 'The audit trail of accepted drift groups',
+    responses: { 200: json('acceptances', res.DriftAcceptancesResponseSchema), ...errors(400, 401, 403) },
+  });
+  r.registerPath({
+    method: 'post', path: '/v1/drift/{groupId}/accept', tags: ['fleet'], security: roles('admin'),
+    summary: "Write the group's profile's next version, allowing the group's new values beside the old", request: { params: z.object({ groupId: z.string().regex(req.DRIFT_GROUP_ID_RE) }), ...body(req.DriftAcceptRequestSchema) },
+    responses: { 200: json('already accepted', res.DriftAcceptResponseSchema), 201: json('accepted', res.DriftAcceptResponseSchema), ...errors(400, 401, 403, 404, 409, 413, 415) },
+  });
+  r.registerPath({
+    method: 'get', path: '/v1/golden/{name}/census', tags: ['fleet'], security: roles('scheduler'),
+    summary: "How many hosts' latest passing appraisal used each value the profile allows", request: { params: z.object({ name: req.profileNameSchema }) },
+    responses: { 200: json('the census', res.CensusResponseSchema), ...errors(400, 401, 403, 404) },
   });
 
   // Tokens (contract §3.4).

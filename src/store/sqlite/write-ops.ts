@@ -3,15 +3,18 @@ import type Database from 'better-sqlite3';
 import { HostTables } from './hosts.ts';
 import { AttestationTables } from './attestations.ts';
 import { CatalogTables } from './catalog.ts';
+import { FleetTables } from './fleet.ts';
 
 export interface Tables {
   hosts: HostTables;
   attestations: AttestationTables;
   catalog: CatalogTables;
+  fleet: FleetTables;
 }
 
 export function openTables(db: Database.Database): Tables {
-  return { hosts: new HostTables(db), attestations: new AttestationTables(db), catalog: new CatalogTables(db) };
+  const fleet = new FleetTables(db);
+  return { hosts: new HostTables(db), attestations: new AttestationTables(db, fleet), catalog: new CatalogTables(db), fleet };
 }
 
 export const WRITE_OPS = {
@@ -33,6 +36,8 @@ export const WRITE_OPS = {
   putSecret: (t: Tables, s: Parameters<CatalogTables['putSecret']>[0]) => t.catalog.putSecret(s),
   recordRelease: (t: Tables, r: Parameters<CatalogTables['recordRelease']>[0]) => t.catalog.recordRelease(r),
   appendTrustEvent: (t: Tables, e: Parameters<CatalogTables['appendEvent']>[0]) => t.catalog.appendEvent(e),
+  acceptDrift: (t: Tables, p: Parameters<FleetTables['accept']>[1], a: Parameters<FleetTables['accept']>[2]) => t.fleet.accept(t.catalog, p, a),
+  pruneEvidence: (t: Tables, policy: Parameters<FleetTables['pruneEvidence']>[0]) => t.fleet.pruneEvidence(policy),
 } as const;
 
 export type WriteOpName = keyof typeof WRITE_OPS;
