@@ -3,6 +3,7 @@
  * server. startService() is what `bootgate serve` runs and what the tests start on a free port.
  */
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { existsSync, mkdirSync } from 'node:fs';
 import type { Express } from 'express';
@@ -18,6 +19,7 @@ import type { CoreDependencies } from './attestation/ports.ts';
 import { coreDependencies } from './attestation/dependencies.ts';
 import { AppraisalPool } from './attestation/appraisal-pool.ts';
 import { ApiKeyring } from './http/auth.ts';
+import { loadTlsMaterial } from './http/tls.ts';
 import { Metrics } from './http/metrics.ts';
 import { RateLimiter } from './http/rate-limit.ts';
 import { createApp } from './http/app.ts';
@@ -32,7 +34,14 @@ import { withTrustEventNotifications } from './events/notifying-store.ts';
 import { createEventsRouter } from './events/routes.ts';
 import { WebhookRegistry } from './events/webhooks/registry.ts';
 import { WebhookDispatcher } from './events/webhooks/dispatcher.ts';
+import { EvidenceLogs } from './fleet/evidence.ts';
+import { ChangeTracker } from './fleet/changes.ts';
+import { DriftService } from './fleet/drift.ts';
+import { CensusService } from './fleet/census.ts';
 import { sharedAdminKey } from './admin-key.ts';
+
+export { DATABASE_FILE } from './store/open.ts';
+export { ADMIN_KEY_FILE } from './admin-key.ts';
 
 export interface ServiceOptions {
   config: Config;
@@ -50,7 +59,7 @@ export interface ServiceOptions {
 }
 
 export interface RunningService {
-  /** http://HOST:PORT as actually bound. */
+  /** http://HOST:PORT (https:// with TLS) as actually bound. */
   url: string;
   port: number;
   /** The generated admin key's file when BOOTGATE_API_KEYS is unset. */
@@ -67,8 +76,8 @@ export interface RunningService {
   stop(graceMs?: number): Promise<void>;
 }
 
-function urlOf(host: string, port: number): string {
-  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+function urlOf(scheme: 'http' | 'https', host: string, port: number): string {
+  return `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
 const PRUNE_INTERVAL_MS = 10 * 60 * 1000;
@@ -81,6 +90,8 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   const log = options.logger ?? pino({ level: config.logLevel, base: { service: 'bootgate' } }, pino.destination(2));
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
 
+  // Before anything is opened: bad TLS files stop start-up with a message naming the variable.
+  const tls = config.tls ? loadTlsMaterial(config.tls.certFile, config.tls.keyFile) : undefined;
   let core = options.core ?? coreDependencies(config.ekRoots);
   // Before the database: a bad master key must stop start-up without touching anything.
   const masterKey = loadMasterKey({ dataDir: config.dataDir, env: config.masterKey ? { BOOTGATE_MASTER_KEY: config.masterKey } : {} });
@@ -126,6 +137,9 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       log.warn({ dir: config.goldenDir }, 'golden profile directory not found; only profiles stored through the API are available');
     }
     let issuer = config.issuer ?? '';
+    let listeningUrl: string | undefined;
+    const evidence = new EvidenceLogs(store);
+    const changes = new ChangeTracker(store, profiles, evidence, log);
     const context: AppContext = {
       config,
       store,
@@ -143,16 +157,25 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
           nonceTtlSeconds: config.nonceTtlSeconds,
           tokenTtlSeconds: config.tokenTtlSeconds,
           issuer: () => issuer,
+          tokenFormat: config.tokenFormat,
           ...(options.onAppraised ? { onAppraised: options.onAppraised } : {}),
+          driftEntry: (record, baseline) => changes.driftEntry(record, baseline),
         },
         log,
       ),
       hosts: new HostService(store, profiles),
+      fleet: { changes, drift: new DriftService(store, profiles, evidence, log), census: new CensusService(store, profiles, evidence) },
       metrics,
       log,
       limiter: new RateLimiter(config.rateLimitPerMinute),
       now,
+      serverUrl: () => listeningUrl,
     };
+    metrics.countHostsWith(async () => {
+      const counts = { trusted: 0, untrusted: 0, unknown: 0, expired: 0 };
+      for (const h of await context.hosts.list(now())) counts[h.trust.status]++;
+      return counts;
+    });
     const webhooks = await WebhookRegistry.open(store, masterKey.key, config.dataDir);
     const deliveries = new WebhookDispatcher(store, webhooks, {
       onDelivery: (r) => {
@@ -162,8 +185,8 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     });
     dispatcher = deliveries;
     deliveries.attach(hub);
-    // Changes other replicas commit: their trust events wake our long-polls, their key rotations
-    // and webhook deliveries are picked up here too.
+    // Changes other replicas commit: their trust events wake our long-polls, their key rotations,
+    // profile versions and webhook deliveries are picked up here too.
     unsubscribe = raw.subscribe((c) => {
       if (c.kind === 'trust_event') hub.announce(c.seq);
       if (c.kind === 'signing_keys' || c.kind === 'resync') keyring.refresh().catch((err: unknown) => log.error({ err }, 'reloading signing keys failed'));
@@ -188,13 +211,14 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
         masterKey: masterKey.key,
         trustOf: (hostId) => context.hosts.trustStatus(hostId, now()),
         onTrustEvent: (e) => hub.publish(e),
+        onRelease: (outcome, code) => metrics.releases.inc({ outcome, code }),
         now,
         jsonBody,
       }),
       createEventsRouter({ store, hub, requireRole: roleCheck, webhooks, jsonBody }),
     ];
     const app = createApp(context, extraRoutes);
-    const srv = createServer(app);
+    const srv: Server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, app) : createServer(app);
     server = srv;
     // Slow clients must not pin connections forever.
     srv.requestTimeout = 30_000;
@@ -207,13 +231,19 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       });
     });
     const port = (srv.address() as AddressInfo).port;
-    const url = urlOf(config.host, port);
+    const url = urlOf(tls ? 'https' : 'http', config.host, port);
+    listeningUrl = url;
     if (issuer === '') issuer = url;
     deliveries.start();
 
     pruneTimer = setInterval(() => {
       const before = new Date(now().getTime() - RETENTION_MS);
-      Promise.all([store.pruneNonces(before), store.pruneEnrollments(before)]).catch((err: unknown) => log.error({ err }, 'pruning failed'));
+      const evidenceBefore = config.evidenceMaxAgeSeconds > 0 ? { before: new Date(now().getTime() - config.evidenceMaxAgeSeconds * 1000) } : {};
+      Promise.all([
+        store.pruneNonces(before),
+        store.pruneEnrollments(before),
+        store.pruneEvidence({ keepPerHost: config.evidenceKeepPerHost, ...evidenceBefore }),
+      ]).catch((err: unknown) => log.error({ err }, 'pruning failed'));
     }, PRUNE_INTERVAL_MS);
     pruneTimer.unref();
 

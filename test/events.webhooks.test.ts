@@ -86,13 +86,28 @@ function putHook(id: string, body: unknown, headers: Record<string, string> = AD
   return fetch(`${api.url}/v1/webhooks/${id}`, { method: 'PUT', headers, body: JSON.stringify(body) });
 }
 
-function dispatcher(opts: ConstructorParameters<typeof WebhookDispatcher>[2] = {}): { d: WebhookDispatcher; reports: DeliveryReport[] } {
+/** Reports each attempt and when it happened (the backoff is real: the tests use short delays). */
+function dispatcher(opts: ConstructorParameters<typeof WebhookDispatcher>[2] = {}): { d: WebhookDispatcher; reports: DeliveryReport[]; at: Map<DeliveryReport, number> } {
   const reports: DeliveryReport[] = [];
-  const d = new WebhookDispatcher(store, registry, { onDelivery: (r) => reports.push(r), pollMs: 50, ...opts });
+  const at = new Map<DeliveryReport, number>();
+  const d = new WebhookDispatcher(store, registry, {
+    pollMs: 50,
+    ...opts,
+    onDelivery: (r) => {
+      reports.push(r);
+      at.set(r, performance.now());
+      opts.onDelivery?.(r);
+    },
+  });
   const detach = d.attach(hub);
   d.start();
   cleanups.push(() => d.close(), detach);
-  return { d, reports };
+  return { d, reports, at };
+}
+
+/** The waits between consecutive attempts at one webhook, in ms. */
+function gaps(reports: DeliveryReport[], at: Map<DeliveryReport, number>): number[] {
+  return reports.slice(1).map((r, i) => at.get(r)! - at.get(reports[i]!)!);
 }
 
 const event = (kind: 'trusted' | 'untrusted' | 'revoked' | 'expired', at = new Date().toISOString()) => ({ hostId: 'h1', kind, at });
@@ -179,8 +194,7 @@ describe('webhook delivery', () => {
     const rx = await receiver([500, 503]);
     cleanups.push(rx.close);
     await putHook('flaky', { url: rx.url, secret: toBase64(SECRET) });
-    const { d, reports } = dispatcher({ baseDelayMs: 100, maxAttempts: 5 });
-    const t0 = Date.now();
+    const { d, reports, at } = dispatcher({ baseDelayMs: 100, maxAttempts: 5 });
     await store.appendTrustEvent(event('revoked'));
     await d.idle();
     expect(reports.map((r) => [r.attempt, r.ok, r.status, r.retryInMs])).toEqual([
@@ -188,8 +202,10 @@ describe('webhook delivery', () => {
       [2, false, 503, 200],
       [3, true, 200, undefined],
     ]);
-    // The retries waited their backoff (100 + 200 ms), kept in the store's schedule.
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(300);
+    // Each retry waited at least the delay it announced, kept in the store's schedule.
+    const waited = gaps(reports, at);
+    expect(waited[0]).toBeGreaterThanOrEqual(95);
+    expect(waited[1]).toBeGreaterThanOrEqual(195);
     expect(rx.got).toHaveLength(3);
     // Every attempt carries the same body and a valid signature.
     expect(new Set(rx.got.map((g) => g.body.toString()))).toHaveProperty('size', 1);
@@ -201,7 +217,7 @@ describe('webhook delivery', () => {
     cleanups.push(rx.close);
     await putHook('down', { url: rx.url, secret: toBase64(SECRET) });
     await putHook('gone', { url: 'http://127.0.0.1:1/hook', secret: toBase64(SECRET) });
-    const { d, reports } = dispatcher({ baseDelayMs: 50, maxDelayMs: 100, maxAttempts: 4 });
+    const { d, reports, at } = dispatcher({ baseDelayMs: 50, maxDelayMs: 100, maxAttempts: 4 });
     await store.appendTrustEvent(event('expired'));
     await d.idle();
     const down = reports.filter((r) => r.webhookId === 'down');
@@ -215,6 +231,9 @@ describe('webhook delivery', () => {
     const gone = reports.filter((r) => r.webhookId === 'gone');
     expect(gone).toHaveLength(4);
     expect(gone.every((r) => !r.ok && r.error === 'connection failed')).toBe(true);
+    expect(gone.map((r) => r.retryInMs)).toEqual([50, 100, 100, undefined]);
+    const waited = gaps(down, at);
+    for (const [i, min] of [50, 100, 100].entries()) expect(waited[i]).toBeGreaterThanOrEqual(min - 5);
     expect(await raw.pendingWebhookDeliveries()).toBe(0);
   });
 
@@ -225,10 +244,7 @@ describe('webhook delivery', () => {
     const { d, reports } = dispatcher({
       baseDelayMs: 200,
       maxAttempts: 5,
-      onDelivery: (r) => {
-        reports.push(r);
-        void registry.delete('temp');
-      },
+      onDelivery: () => void registry.delete('temp'),
     });
     await store.appendTrustEvent(event('trusted'));
     await d.idle();

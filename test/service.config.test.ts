@@ -42,6 +42,13 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ BOOTGATE_APPRAISAL_WORKERS: '65' })).toThrow(/BOOTGATE_APPRAISAL_WORKERS/);
   });
 
+  it('reads the evidence retention (default: 10 older logs per host, for 30 days)', () => {
+    expect(loadConfig({})).toMatchObject({ evidenceKeepPerHost: 10, evidenceMaxAgeSeconds: 30 * 86_400 });
+    expect(loadConfig({ BOOTGATE_EVIDENCE_KEEP: '0', BOOTGATE_EVIDENCE_MAX_AGE: '0' })).toMatchObject({ evidenceKeepPerHost: 0, evidenceMaxAgeSeconds: 0 });
+    expect(() => loadConfig({ BOOTGATE_EVIDENCE_KEEP: '-1' })).toThrow(/BOOTGATE_EVIDENCE_KEEP/);
+    expect(() => loadConfig({ BOOTGATE_EVIDENCE_MAX_AGE: '1d' })).toThrow(/BOOTGATE_EVIDENCE_MAX_AGE/);
+  });
+
   it('refuses bad values naming the variable', () => {
     expect(() => loadConfig({ BOOTGATE_PORT: '70000' })).toThrow(/BOOTGATE_PORT/);
     expect(() => loadConfig({ BOOTGATE_PORT: '80a' })).toThrow(/BOOTGATE_PORT/);

@@ -4,6 +4,7 @@
  * and an unreachable database reported as StoreError 'unavailable' (503), never as a crash.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,6 +39,37 @@ describe.skipIf(!HAVE)('PostgreSQL store (BOOTGATE_TEST_DATABASE_URL not set)', 
     openAnother: () => openPostgresStore(db),
     location: () => db.url,
     async cleanup() {},
+  });
+
+  describe('PostgreSQL store: event logs a replica took for stored', () => {
+    it('stores a log again when retention dropped it after this process stored it', async () => {
+      const own = await freshDatabase('bg_pg_logs');
+      const store = await openPostgresStore(own);
+      try {
+        const now = new Date();
+        await store.createEnrollment({ enrollmentId: 'e-log', hostId: 'h-log', ekFingerprint: 'ek', akName: 'ak', akPub: 'AAAA', profiles: [], secretHash: '00', createdAt: now.toISOString(), expiresAt: new Date(now.getTime() + 600_000).toISOString() });
+        expect((await store.activateEnrollment('e-log', now)).ok).toBe(true);
+        const log = (label: string) => new Uint8Array(Buffer.from(`log ${label} `.repeat(40)));
+        const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+        const record = (id: string, bytes: Uint8Array) =>
+          store.recordAppraisal({
+            appraisalId: id, hostId: 'h-log', verdict: 'pass', profile: 'p@1', failures: [], pcrs: {},
+            evidence: { quote: 'q', signature: 's', eventLog: sha(bytes), nonce: id }, timings: {}, appraisedAt: new Date().toISOString(), eventLog: bytes,
+          });
+        await record('l1', log('one'));
+        await record('l2', log('two'));
+        // Neither the latest nor the last passing appraisal uses log one: retention drops it.
+        expect(await store.pruneEvidence({ keepPerHost: 0 })).toEqual({ appraisals: 1, logs: 1 });
+        expect(await store.getEventLog(sha(log('one')))).toBeUndefined();
+        // This process stored log one before: it finds it gone and stores it again.
+        await record('l3', log('one'));
+        expect(await store.getEventLog(sha(log('one')))).toEqual(log('one'));
+        expect((await store.getAppraisal('l3'))?.eventLogRetained).toBe(true);
+      } finally {
+        await store.close();
+        await own.drop();
+      }
+    });
   });
 
   describe('PostgreSQL store: migrations', () => {

@@ -1,6 +1,7 @@
 /** Host views for schedulers and host administration (contract §3.3). */
 import type { HostRecord, Store } from '../store/types.ts';
 import { ApiError } from '../util/errors.ts';
+import { decodeCursor, encodeCursor } from '../util/cursor.ts';
 import type { ProfileCatalog } from './profiles.ts';
 import { trustOf, trustStatusOf, type TrustStatus, type TrustView } from './trust.ts';
 
@@ -43,6 +44,30 @@ export class HostService {
   async list(now: Date, status?: TrustStatus): Promise<HostView[]> {
     const views = (await this.store.listHostTrust()).map(({ host, last }) => view(host, trustOf(host, last, now)));
     return status === undefined ? views : views.filter((v) => v.trust.status === status);
+  }
+
+  /**
+   * One page of hosts in hostId order (contract §3.3), optionally in one trust state. The cursor is
+   * the last hostId of the page, so a host that stays in its state is listed exactly once however
+   * the fleet changes while a client pages.
+   */
+  async page(now: Date, status: TrustStatus | undefined, limit: number, after?: string): Promise<{ hosts: HostView[]; next: string | null }> {
+    let from = after === undefined ? undefined : decodeCursor(after, 'h', /^[A-Za-z0-9._:-]{1,128}$/);
+    const hosts: HostView[] = [];
+    const batch = Math.max(limit + 1, 500);
+    for (;;) {
+      const rows = await this.store.listHostTrust({ ...(from !== undefined ? { after: from } : {}), limit: batch });
+      for (const { host, last } of rows) {
+        const v = view(host, trustOf(host, last, now));
+        if (status !== undefined && v.trust.status !== status) continue;
+        // A host beyond the page: there is a next page, and it starts after the page's last host.
+        if (hosts.length === limit) return { hosts, next: encodeCursor('h', (hosts.at(-1) as HostView).hostId) };
+        hosts.push(v);
+      }
+      const last = rows.at(-1);
+      if (rows.length < batch || last === undefined) return { hosts, next: null };
+      from = last.host.hostId;
+    }
   }
 
   /** For relying parties inside bootgate (key release): the host's status and the appraisal behind it. */

@@ -6,15 +6,7 @@ import type { Logger } from 'pino';
 import type { ProfileRecord, Store } from '../store/types.ts';
 import { ApiError } from '../util/errors.ts';
 import type { CoreDependencies, LoadedProfile } from './ports.ts';
-
-/** JSON with object keys sorted, so two documents that differ only in key order compare equal. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v: unknown) =>
-    v !== null && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : v,
-  );
-}
+import { canonicalJson } from '../util/canonical-json.ts';
 
 export interface ProfileSummary {
   name: string;
@@ -107,6 +99,24 @@ export class ProfileCatalog {
     await this.store.putProfile({ name, version: profile.version, document: text, source: 'api', storedAt: now.toISOString() });
     this.invalidate();
     return { name, version: profile.version, created: true };
+  }
+
+  /** A stored version by "name@version" (parsed once; versions are immutable), or undefined. */
+  async byId(id: string): Promise<LoadedProfile | undefined> {
+    const at = id.lastIndexOf('@');
+    if (at <= 0) return undefined;
+    let p = this.cache.get(id);
+    if (p === undefined) {
+      const rec = await this.store.getProfile(id.slice(0, at), id.slice(at + 1));
+      if (rec === undefined) return undefined;
+      try {
+        p = this.core.parseProfile(JSON.parse(rec.document) as unknown, `store:${id}`);
+      } catch {
+        return undefined;
+      }
+      this.cache.set(id, p);
+    }
+    return p;
   }
 
   async exists(name: string): Promise<boolean> {

@@ -6,14 +6,16 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Finding } from '../appraisal/types.ts';
-import type { AppraisalRecord, HostRecord, NonceOutcome, Store } from '../store/types.ts';
+import type { AppraisalRecord, DriftEntry, HostRecord, NonceOutcome, Store } from '../store/types.ts';
 import type { PcrBanks } from '../tpm/alg.ts';
 import { parsePublic, verifyQuote } from '../tpm/index.ts';
 import { ApiError, ParseError, malformedCode } from '../util/errors.ts';
 import { StoreError } from '../store/errors.ts';
 import { fromBase64, toBase64, toHex } from '../util/encoding.ts';
 import type { SigningKeyring } from '../token/keys.ts';
-import { issueAttestationToken } from '../token/attestation-token.ts';
+import { issueAttestationToken, type TokenFormat } from '../token/attestation-token.ts';
+import { trustworthinessVector } from '../token/ear.ts';
+import { packageVersion } from '../util/package-root.ts';
 import type { Metrics } from '../http/metrics.ts';
 import { bindKey, type BoundKey } from './binding-key.ts';
 import type { AppraiseOutput, ClockInfo, CoreDependencies } from './ports.ts';
@@ -63,11 +65,17 @@ export interface AttestationSettings {
   tokenTtlSeconds: number;
   /** `iss` of tokens, known once the server listens. */
   issuer(): string;
+  /** BOOTGATE_TOKEN_FORMAT (default jwt). */
+  tokenFormat?: TokenFormat;
   /** Called after each appraisal is stored with its stage timings, `store` included (benchmarks). */
   onAppraised?: (timings: Readonly<Record<string, number>>) => void;
+  /** The drift entry of a counted failure, from its record and the host's last passing appraisal (src/fleet/changes.ts); never throws. */
+  driftEntry?: (record: AppraisalRecord, baseline: AppraisalRecord | undefined) => Promise<DriftEntry | undefined>;
 }
 
 const NONCE_BYTES = 32;
+/** ear.verifier-id build of EAR tokens: read once, not per token. */
+const VERIFIER_BUILD = `bootgate ${packageVersion()}`;
 
 const NONCE_FINDINGS: Record<Exclude<NonceOutcome, 'ok'>, Finding> = {
   used: { code: 'nonce_reused', message: 'the nonce was already presented once; every attestation needs a fresh nonce from POST /v1/hosts/{hostId}/nonce' },
@@ -212,7 +220,7 @@ export class AttestationService {
       t = performance.now();
       token = await issueAttestationToken(
         this.keyring,
-        { issuer: this.settings.issuer(), ttlSeconds: this.settings.tokenTtlSeconds, now },
+        { issuer: this.settings.issuer(), ttlSeconds: this.settings.tokenTtlSeconds, now, format: this.settings.tokenFormat ?? 'jwt', verifierBuild: VERIFIER_BUILD },
         {
           hostId,
           appraisalId,
@@ -220,6 +228,7 @@ export class AttestationService {
           akName: host.akName,
           pcrDigest: outcome.pcrDigest,
           ...(bound ? { bindingKeyThumbprint: bound.thumbprint } : {}),
+          ...(this.settings.tokenFormat === 'ear' ? { vector: trustworthinessVector(profiles.find((p) => `${p.name}@${p.version}` === outcome.profile)?.pcrs ?? [], failures) } : {}),
         },
       );
       timings.token = ms(t);
@@ -247,6 +256,8 @@ export class AttestationService {
       timings,
       appraisedAt: now.toISOString(),
       ...(rejected ? { rejected: true } : {}),
+      // Kept as evidence only when the pipeline appraised it: a live nonce and the host's own quote.
+      ...(!rejected && outcome.logCached !== undefined ? { eventLog: req.eventLog } : {}),
     };
 
     t = performance.now();
@@ -279,6 +290,7 @@ export class AttestationService {
   private async recordCounted(record: AppraisalRecord, host: HostRecord, failures: Finding[], now: Date): Promise<void> {
     const { hostId, appraisalId, verdict } = record;
     const previousPass = verdict === 'fail' ? await this.store.lastPassingAppraisal(hostId) : undefined;
+    if (verdict === 'fail' && this.settings.driftEntry) record.drift = await this.settings.driftEntry(record, previousPass);
     // The verdict before this one, read with the write: one round trip, and each appraisal sees its own predecessor.
     const { previous } = await this.store.recordAppraisal(record);
     const statusBefore = trustStatusOf(host, previous, now);
@@ -292,7 +304,8 @@ export class AttestationService {
         hostId,
         kind: statusAfter,
         appraisalId,
-        ...(verdict === 'fail' ? { detail: { codes: failures.map((f) => f.code) } } : {}),
+        // The profile version that decided, so a consumer can tell a rollout's acceptance from a repair.
+        detail: { profile: record.profile, ...(verdict === 'fail' ? { codes: failures.map((f) => f.code) } : {}) },
         at: now.toISOString(),
       });
     }

@@ -20,6 +20,8 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   golden: async () => (await import('./commands/golden.ts')).registerGolden,
   appraise: async () => (await import('./commands/appraise.ts')).registerAppraise,
   demo: async () => (await import('./commands/demo.ts')).registerDemo,
+  hosts: async () => (await import('./commands/hosts.ts')).registerHosts,
+  drift: async () => (await import('./commands/drift.ts')).registerDrift,
 };
 
 /** The commands to load: the one named, none for --version alone, all for help and mistakes. */

@@ -30,7 +30,7 @@ export function chooseBank(log: EventLog, replay: ReplayResult): HashAlg {
   return complete ?? candidates[0] ?? 'sha256';
 }
 
-type Draft = Required<Pick<ProfileInput, 'name' | 'version' | 'pcrs'>> & ProfileInput;
+export type Draft = Required<Pick<ProfileInput, 'name' | 'version' | 'pcrs'>> & ProfileInput;
 
 export function learnProfile(log: EventLog, replay: ReplayResult, opts: LearnOptions): GoldenProfile {
   const bank = opts.bank ?? chooseBank(log, replay);
@@ -72,7 +72,8 @@ export function learnProfile(log: EventLog, replay: ReplayResult, opts: LearnOpt
   return parseProfile(draft, `learned:${opts.name}`);
 }
 
-function learnEvent(p: Draft, bank: HashAlg, ev: TcgEvent, cls: EventClass, consistency: ConsistencyReport): void {
+/** Makes `p` allow `ev` by the rule that appraises its class: digest sets grow, nothing is removed. */
+export function learnEvent(p: Draft, bank: HashAlg, ev: TcgEvent, cls: EventClass, consistency: ConsistencyReport): void {
   const d = eventDigestHex(ev, bank);
   if (d === undefined) return;
   const comment = describeEvent(ev);

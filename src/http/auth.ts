@@ -28,6 +28,14 @@ export class ApiKeyring {
   }
 }
 
+/**
+ * The name an audit trail gives a key: 16 hex digits of a domain-separated SHA-256, never the key.
+ * An operator finds it with `printf 'bootgate api key\0%s' "$KEY" | sha256sum | cut -c1-16`.
+ */
+export function keyFingerprint(key: string): string {
+  return createHash('sha256').update('bootgate api key\0', 'utf8').update(key, 'utf8').digest('hex').slice(0, 16);
+}
+
 /** The API key from `Authorization: Bearer <key>` or `X-API-Key`, if any. */
 export function presentedKey(req: Request): string | undefined {
   const auth = req.headers.authorization;
@@ -56,6 +64,7 @@ export function requireRole(keyring: ApiKeyring, ...roles: Role[]): RequestHandl
       throw new ApiError(403, 'forbidden', `this operation needs the ${[...new Set<Role>(['admin', ...roles])].join(' or ')} role`);
     }
     res.locals.roles = held;
+    res.locals.keyId = keyFingerprint(key.slice(0, 1024));
     next();
   };
 }

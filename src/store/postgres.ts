@@ -8,12 +8,17 @@
  * the pool opens fresh connections once it is back, so the service recovers without a restart.
  */
 import type pg from 'pg';
+import { deflateRawSync } from 'node:zlib';
 import type {
   ActivateOutcome,
   AppraisalRecord,
+  AppraisalSummary,
   AppraisalTrust,
   AppraisalVerdict,
+  DriftAcceptanceRecord,
+  DriftGroupRecord,
   EnrollmentRecord,
+  EvidenceRetention,
   HostRecord,
   NonceOutcome,
   NonceRecord,
@@ -36,6 +41,8 @@ import * as hosts from './postgres/hosts.ts';
 import * as att from './postgres/attestations.ts';
 import * as cat from './postgres/catalog.ts';
 import * as hooks from './postgres/webhooks.ts';
+import * as fleet from './postgres/fleet.ts';
+import { BoundedLru } from '../util/lru.ts';
 
 export interface PostgresStoreOptions extends PoolSettings {
   /** How long start-up keeps retrying an unreachable database before giving up (default 10 s). */
@@ -51,6 +58,12 @@ export class PostgresStore implements Store {
   private readonly changes = new ChangeFeed();
   private readonly listener: ChangeListener;
   private closed = false;
+  /**
+   * Digests of event logs this process stored or found stored: their bytes are neither compressed
+   * nor sent again (a host re-sends one log all boot long). A log pruned meanwhile is not kept for
+   * the new appraisal (recordAppraisal checks), never wrongly claimed.
+   */
+  private readonly storedLogs = new BoundedLru<string, true>(4096, 4096);
 
   private constructor(
     readonly pool: pg.Pool,
@@ -139,8 +152,8 @@ export class PostgresStore implements Store {
   listHosts(): Promise<HostRecord[]> {
     return this.run((p) => hosts.listHosts(p));
   }
-  listHostTrust(): Promise<Array<{ host: HostRecord; last?: AppraisalTrust }>> {
-    return this.run((p) => hosts.listHostTrust(p));
+  listHostTrust(page?: { after?: string; limit?: number }): Promise<Array<{ host: HostRecord; last?: AppraisalTrust }>> {
+    return this.run((p) => hosts.listHostTrust(p, page));
   }
   setHostProfiles(hostId: string, profiles: string[]): Promise<boolean> {
     return this.run((p) => hosts.setHostProfiles(p, hostId, profiles));
@@ -167,8 +180,19 @@ export class PostgresStore implements Store {
     return this.run((p) => att.pruneNonces(p, before));
   }
 
-  recordAppraisal(a: AppraisalRecord): Promise<{ previous?: AppraisalVerdict }> {
-    return this.forHost(a.hostId, 'was deleted', (p) => att.recordAppraisal(p, a));
+  async recordAppraisal(a: AppraisalRecord): Promise<{ previous?: AppraisalVerdict }> {
+    const digest = a.eventLog !== undefined ? a.evidence.eventLog : undefined;
+    const known = digest !== undefined && this.storedLogs.get(digest) === true;
+    const log = a.eventLog === undefined ? undefined : known ? null : deflateRawSync(a.eventLog);
+    const { previous, logKept } = await this.forHost(a.hostId, 'was deleted', (p) => att.recordAppraisal(p, a, log));
+    if (digest !== undefined && a.eventLog !== undefined && !logKept) {
+      // Retention dropped the log since this process stored it: store it again for this appraisal.
+      this.storedLogs.delete(digest);
+      const bytes = deflateRawSync(a.eventLog);
+      await this.run((p) => att.keepAppraisalLog(p, a.appraisalId, digest, bytes, a.eventLog?.length ?? 0, a.appraisedAt));
+    }
+    if (digest !== undefined) this.storedLogs.set(digest, true);
+    return previous ? { previous } : {};
   }
   getAppraisal(appraisalId: string): Promise<AppraisalRecord | undefined> {
     return this.run((p) => att.getAppraisal(p, appraisalId));
@@ -181,6 +205,34 @@ export class PostgresStore implements Store {
   }
   lastPassingAppraisal(hostId: string): Promise<AppraisalRecord | undefined> {
     return this.run((p) => att.lastPassingAppraisal(p, hostId));
+  }
+  listAppraisals(hostId: string, limit: number, beforeSeq?: number): Promise<AppraisalSummary[]> {
+    return this.run((p) => fleet.listAppraisals(p, hostId, limit, beforeSeq));
+  }
+  lastPassingByProfile(name: string): ReturnType<Store['lastPassingByProfile']> {
+    return this.run((p) => fleet.lastPassingByProfile(p, name));
+  }
+
+  getEventLog(digest: string): Promise<Uint8Array | undefined> {
+    return this.run((p) => fleet.getEventLog(p, digest));
+  }
+  pruneEvidence(policy: EvidenceRetention): Promise<{ appraisals: number; logs: number }> {
+    return this.run((p) => fleet.pruneEvidence(p, policy));
+  }
+  getHostDrift(hostId: string): Promise<{ groupId: string; appraisalId: string } | undefined> {
+    return this.run((p) => fleet.getHostDrift(p, hostId));
+  }
+  listDriftGroups(): Promise<DriftGroupRecord[]> {
+    return this.run((p) => fleet.listDriftGroups(p));
+  }
+  getDriftGroup(groupId: string): ReturnType<Store['getDriftGroup']> {
+    return this.run((p) => fleet.getDriftGroup(p, groupId));
+  }
+  acceptDrift(profile: ProfileRecord, acceptance: DriftAcceptanceRecord): Promise<'created' | 'exists' | 'conflict'> {
+    return this.run((p) => fleet.acceptDrift(p, profile, acceptance));
+  }
+  listDriftAcceptances(groupId?: string): Promise<DriftAcceptanceRecord[]> {
+    return this.run((p) => fleet.listDriftAcceptances(p, groupId));
   }
 
   listSigningKeys(): Promise<SigningKeyRecord[]> {

@@ -14,8 +14,12 @@ import type {
   ActivateOutcome,
   AppraisalRecord,
   AppraisalTrust,
+  AppraisalSummary,
   AppraisalVerdict,
+  DriftAcceptanceRecord,
+  DriftGroupRecord,
   EnrollmentRecord,
+  EvidenceRetention,
   HostRecord,
   NonceOutcome,
   NonceRecord,
@@ -56,6 +60,7 @@ export class SqliteStore implements Store {
   private readonly hosts: Tables['hosts'];
   private readonly attestations: Tables['attestations'];
   private readonly catalog: Tables['catalog'];
+  private readonly fleet: Tables['fleet'];
   private readonly tables: Tables;
   private readonly writes: GroupCommit;
   private readonly walSync: WalSync | undefined;
@@ -72,6 +77,7 @@ export class SqliteStore implements Store {
       this.hosts = this.tables.hosts;
       this.attestations = this.tables.attestations;
       this.catalog = this.tables.catalog;
+      this.fleet = this.tables.fleet;
       // An in-memory database has no WAL (and nothing to make durable).
       this.walSync = walMode && !options.sync ? new WalSync(`${this.db.name}-wal`) : undefined;
       const sync = options.sync ?? this.walSync?.sync;
@@ -111,8 +117,8 @@ export class SqliteStore implements Store {
   async listHosts(): Promise<HostRecord[]> {
     return this.hosts.listHosts();
   }
-  async listHostTrust(): Promise<Array<{ host: HostRecord; last?: AppraisalTrust }>> {
-    return this.hosts.listHostTrust();
+  async listHostTrust(page?: { after?: string; limit?: number }): Promise<Array<{ host: HostRecord; last?: AppraisalTrust }>> {
+    return this.hosts.listHostTrust(page);
   }
   async setHostProfiles(hostId: string, profiles: string[]): Promise<boolean> {
     return this.write('setHostProfiles', hostId, profiles);
@@ -161,6 +167,34 @@ export class SqliteStore implements Store {
   }
   async lastPassingAppraisal(hostId: string): Promise<AppraisalRecord | undefined> {
     return this.attestations.lastPassing(hostId);
+  }
+  async listAppraisals(hostId: string, limit: number, beforeSeq?: number): Promise<AppraisalSummary[]> {
+    return this.fleet.history(hostId, limit, beforeSeq);
+  }
+  async lastPassingByProfile(name: string): ReturnType<Store['lastPassingByProfile']> {
+    return this.fleet.lastPassingByProfile(name);
+  }
+
+  async getEventLog(digest: string): Promise<Uint8Array | undefined> {
+    return this.fleet.getLog(digest);
+  }
+  async pruneEvidence(policy: EvidenceRetention): Promise<{ appraisals: number; logs: number }> {
+    return this.write('pruneEvidence', policy);
+  }
+  async getHostDrift(hostId: string): Promise<{ groupId: string; appraisalId: string } | undefined> {
+    return this.fleet.hostDrift(hostId);
+  }
+  async listDriftGroups(): Promise<DriftGroupRecord[]> {
+    return this.fleet.groups();
+  }
+  async getDriftGroup(groupId: string): ReturnType<Store['getDriftGroup']> {
+    return this.fleet.group(groupId);
+  }
+  async acceptDrift(profile: ProfileRecord, acceptance: DriftAcceptanceRecord): Promise<'created' | 'exists' | 'conflict'> {
+    return this.write('acceptDrift', profile, acceptance);
+  }
+  async listDriftAcceptances(groupId?: string): Promise<DriftAcceptanceRecord[]> {
+    return this.fleet.acceptances(groupId);
   }
 
   async listSigningKeys(): Promise<SigningKeyRecord[]> {

@@ -78,6 +78,76 @@ export interface AppraisalRecord {
    * tokens, and is not the host's "last appraisal".
    */
   rejected?: boolean;
+  /**
+   * Written only: the event log's bytes, kept as evidence (once per distinct log, under the
+   * digest in `evidence.eventLog`). Given only for logs the pipeline appraised, never for evidence
+   * anyone could send.
+   */
+  eventLog?: Uint8Array;
+  /** Read only: the event log of this appraisal is still kept (see pruneEvidence). */
+  eventLogRetained?: boolean;
+  /**
+   * Written only, for a counted failure: the host's drift entry, which replaces its previous one.
+   * A counted pass clears the host's entry; a counted failure without one clears it too.
+   */
+  drift?: DriftEntry;
+}
+
+/** Why a failing host fails, as a drift group (contract §6): see src/appraisal/change-set.ts. */
+export interface DriftEntry {
+  groupId: string;
+  /** The change set as computed for this host (kept once per group, as first seen). */
+  changes: unknown[];
+  /** Failure codes no accepted change can cure, sorted. */
+  blockers: string[];
+  /** The bank the changes' digests are in, or null without a profile. */
+  bank: string | null;
+}
+
+/** One row of a host's history (contract §6 GET /v1/hosts/{id}/appraisals). */
+export type AppraisalSummary = Pick<AppraisalRecord, 'appraisalId' | 'verdict' | 'profile' | 'failures' | 'appraisedAt' | 'tokenExpiresAt' | 'rejected'> & {
+  /** Store order: newer appraisals have larger numbers (cursors). */
+  seq: number;
+  eventLogDigest: string;
+  eventLogRetained: boolean;
+};
+
+/** Failing hosts that share one drift identity. */
+export interface DriftGroupRecord {
+  groupId: string;
+  /** "name@version" of the latest failing appraisal among the group's hosts. */
+  profile: string | null;
+  bank: string | null;
+  changes: unknown[];
+  blockers: string[];
+  /** Sorted. */
+  hostIds: string[];
+  /** When the first of its hosts began failing this way (its current streak); and its latest appraisal. */
+  firstSeen: string;
+  lastSeen: string;
+}
+
+/** An accepted drift group: which key wrote which profile version, why, for which change set and hosts. */
+export interface DriftAcceptanceRecord {
+  acceptanceId: string;
+  groupId: string;
+  profileName: string;
+  fromVersion: string;
+  toVersion: string;
+  /** A fingerprint of the API key that accepted (never the key). */
+  keyId: string;
+  note: string;
+  changes: unknown[];
+  hostIds: string[];
+  at: string;
+}
+
+/** How long older evidence is kept: the latest and last passing appraisal's logs always stay. */
+export interface EvidenceRetention {
+  /** Keep the logs of each host's newest `keepPerHost` appraisals. */
+  keepPerHost: number;
+  /** And drop any other log of an appraisal older than this. */
+  before?: Date;
 }
 
 export interface SigningKeyRecord {
@@ -180,8 +250,11 @@ export interface Store {
   activateEnrollment(enrollmentId: string, now: Date): Promise<ActivateOutcome>;
   getHost(hostId: string): Promise<HostRecord | undefined>;
   listHosts(): Promise<HostRecord[]>;
-  /** Every host with its last counted appraisal's trust part, in one read (schedulers list whole fleets). */
-  listHostTrust(): Promise<Array<{ host: HostRecord; last?: AppraisalTrust }>>;
+  /**
+   * Hosts with their last counted appraisal's trust part, in hostId order, in one read (schedulers
+   * list whole fleets): all of them, or up to `limit` with a hostId greater than `after`.
+   */
+  listHostTrust(page?: { after?: string; limit?: number }): Promise<Array<{ host: HostRecord; last?: AppraisalTrust }>>;
   setHostProfiles(hostId: string, profiles: string[]): Promise<boolean>;
   deleteHost(hostId: string): Promise<boolean>;
   revokeHost(hostId: string, at: Date): Promise<boolean>;
@@ -214,6 +287,30 @@ export interface Store {
   /** lastAppraisal without its findings, PCRs and evidence: what a trust status needs, read on every attestation. */
   lastAppraisalVerdict(hostId: string): Promise<AppraisalVerdict | undefined>;
   lastPassingAppraisal(hostId: string): Promise<AppraisalRecord | undefined>;
+  /** The host's appraisals, newest first: up to `limit`, older than `beforeSeq` when given. */
+  listAppraisals(hostId: string, limit: number, beforeSeq?: number): Promise<AppraisalSummary[]>;
+  /** For each host whose last passing appraisal was against profile `name` (any version): that appraisal. */
+  lastPassingByProfile(name: string): Promise<Array<Pick<AppraisalSummary, 'appraisalId' | 'profile' | 'eventLogDigest' | 'eventLogRetained'> & { hostId: string }>>;
+
+  // evidence and drift (contract §6)
+  /** A kept event log by its SHA-256 (hex). */
+  getEventLog(digest: string): Promise<Uint8Array | undefined>;
+  /** Drops older evidence under the policy and logs no appraisal refers to; returns what it dropped. */
+  pruneEvidence(policy: EvidenceRetention): Promise<{ appraisals: number; logs: number }>;
+  /** The host's current drift entry (while its latest counted appraisal fails). */
+  getHostDrift(hostId: string): Promise<{ groupId: string; appraisalId: string } | undefined>;
+  /** Drift groups of the failing hosts, largest first. */
+  listDriftGroups(): Promise<DriftGroupRecord[]>;
+  /** One group, with the latest appraisal of each of its hosts. */
+  getDriftGroup(groupId: string): Promise<(DriftGroupRecord & { members: Array<{ hostId: string; appraisalId: string }> }) | undefined>;
+  /**
+   * Atomically: store profile version `profile` and the acceptance that wrote it. 'exists' when
+   * that version is already stored with the same document (nothing written: an accept that lost a
+   * race to an identical one); 'conflict' when it is stored with another.
+   */
+  acceptDrift(profile: ProfileRecord, acceptance: DriftAcceptanceRecord): Promise<'created' | 'exists' | 'conflict'>;
+  /** Acceptances, oldest first; of one group when given. */
+  listDriftAcceptances(groupId?: string): Promise<DriftAcceptanceRecord[]>;
 
   // token signing keys
   listSigningKeys(): Promise<SigningKeyRecord[]>;

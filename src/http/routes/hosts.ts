@@ -3,16 +3,16 @@ import { Router, type Request } from 'express';
 import type { AppContext } from '../context.ts';
 import { strictJsonBody } from '../body.ts';
 import { requireRole } from '../auth.ts';
-import { rateLimit } from '../rate-limit.ts';
+import { clientKey, rateLimit } from '../rate-limit.ts';
 import { base64Field, parseWith } from '../validate.ts';
 import { sendJson } from '../respond.ts';
-import { AttestationRequestSchema, HOST_ID_RE, HostUpdateSchema, TrustQuerySchema } from '../schemas.ts';
+import { AttestationRequestSchema, DEFAULT_PAGE_LIMIT, HOST_ID_RE, HostListQuerySchema, HostUpdateSchema } from '../schemas.ts';
 import { ApiError } from '../../util/errors.ts';
 import { fromHex } from '../../util/encoding.ts';
 import type { HashAlg, PcrBanks } from '../../tpm/alg.ts';
 import { DIGEST_SIZE } from '../../tpm/alg.ts';
 
-function hostIdOf(req: Request): string {
+export function hostIdOf(req: Request): string {
   const id = req.params.hostId;
   if (typeof id !== 'string' || !HOST_ID_RE.test(id)) {
     throw new ApiError(400, 'invalid_host_id', 'hostId is 1-128 characters from [A-Za-z0-9._:-]');
@@ -39,7 +39,7 @@ function claimedPcrs(pcrs: Partial<Record<HashAlg, Partial<Record<string, string
 export function hostRoutes(ctx: AppContext): Router {
   const r = Router();
   const json = strictJsonBody(ctx.config.bodyLimitBytes);
-  const perClient = rateLimit(ctx.limiter, (req) => `ip:${req.ip ?? 'unknown'}`, 'client');
+  const perClient = rateLimit(ctx.limiter, (req) => clientKey(req.ip), 'client');
   const perHost = rateLimit(ctx.limiter, (req) => `host:${String(req.params.hostId)}`, 'host');
   // A disabled limiter (rate 0) lets everything through: no need to dispatch to it twice a request.
   const limits = ctx.limiter.perMinute === 0 ? [] : [perClient, perHost];
@@ -73,8 +73,8 @@ export function hostRoutes(ctx: AppContext): Router {
   });
 
   r.get('/v1/hosts', reader, async (req, res) => {
-    const q = parseWith(TrustQuerySchema, req.query, 'query');
-    res.json({ hosts: await ctx.hosts.list(ctx.now(), q.trust) });
+    const q = parseWith(HostListQuerySchema, req.query, 'query');
+    res.json(await ctx.hosts.page(ctx.now(), q.trust, q.limit ?? DEFAULT_PAGE_LIMIT, q.after));
   });
 
   r.get('/v1/hosts/:hostId', reader, async (req, res) => {

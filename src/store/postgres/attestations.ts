@@ -68,20 +68,47 @@ function verdictFromRow(row: VerdictRow): AppraisalVerdict {
 }
 
 /**
- * The appraisal, the host's new clock and the previous counted verdict in one statement (so one
- * implicit transaction, one round trip): `prev` reads the statement's snapshot, before the insert.
+ * The appraisal with everything that goes with it, in one statement (so one implicit transaction,
+ * one round trip): the host's new clock; its event log, kept once per digest; its drift entry, set
+ * by a counted failure and cleared by a counted pass; and the previous counted verdict, which `prev`
+ * reads from the statement's snapshot, before the insert.
+ *
+ * `log` is the DEFLATE'd log when the caller does not know it is stored already, null when it does
+ * (the appraisal then keeps the digest only if the log is still there), undefined when the
+ * appraisal keeps no log.
  */
-export async function recordAppraisal(pool: pg.Pool, a: AppraisalRecord): Promise<{ previous?: AppraisalVerdict }> {
-  const r = await pool.query<VerdictRow>({
+export async function recordAppraisal(
+  pool: pg.Pool,
+  a: AppraisalRecord,
+  log: Buffer | null | undefined,
+): Promise<{ previous?: AppraisalVerdict; logKept: boolean }> {
+  const counted = a.rejected !== true;
+  const drift = counted && a.verdict === 'fail' ? a.drift : undefined;
+  const r = await pool.query<Partial<VerdictRow> & { log_kept: boolean }>({
     name: 'bg_record_appraisal',
     text: `WITH prev AS (
         SELECT appraisal_id, verdict, appraised_at, token_expires_at FROM appraisals WHERE host_id = $2 AND NOT rejected ORDER BY seq DESC LIMIT 1),
+      log AS (
+        INSERT INTO event_logs (digest, bytes, size, stored_at) SELECT $16, $17, $18, $15 WHERE $17::bytea IS NOT NULL
+        ON CONFLICT (digest) DO NOTHING RETURNING digest),
       a AS (
         INSERT INTO appraisals (appraisal_id, host_id, verdict, profile, failures, pcrs, evidence, clock, token_id, token_expires_at,
-          binding_key_thumbprint, binding_key, rejected, timings, appraised_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING host_id),
-      clock AS (UPDATE hosts SET last_clock = $8 FROM a WHERE hosts.host_id = a.host_id AND $8::json IS NOT NULL RETURNING 1)
-      SELECT * FROM prev`,
+          binding_key_thumbprint, binding_key, rejected, timings, appraised_at, log_digest)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
+          CASE WHEN $16::text IS NULL THEN NULL WHEN $17::bytea IS NOT NULL THEN $16
+               ELSE (SELECT digest FROM event_logs WHERE digest = $16) END)
+        RETURNING host_id, log_digest),
+      clock AS (UPDATE hosts SET last_clock = $8 FROM a WHERE hosts.host_id = a.host_id AND $8::json IS NOT NULL RETURNING 1),
+      cleared AS (DELETE FROM host_drift WHERE host_id = $2 AND $19::boolean AND $20::text IS NULL RETURNING 1),
+      grp AS (
+        INSERT INTO drift_groups (group_id, bank, changes, blockers, first_seen) SELECT $20, $21, $22, $23, $15 WHERE $20::text IS NOT NULL
+        ON CONFLICT (group_id) DO NOTHING RETURNING 1),
+      drift AS (
+        INSERT INTO host_drift (host_id, appraisal_id, group_id, profile, since, last_at) SELECT a.host_id, $1, $20, $4, $15, $15 FROM a WHERE $20::text IS NOT NULL
+        ON CONFLICT (host_id) DO UPDATE SET appraisal_id = excluded.appraisal_id, profile = excluded.profile, last_at = excluded.last_at,
+          since = CASE WHEN host_drift.group_id = excluded.group_id THEN host_drift.since ELSE excluded.since END, group_id = excluded.group_id
+        RETURNING 1)
+      SELECT prev.*, (SELECT log_digest IS NOT NULL FROM a) AS log_kept FROM (SELECT 1) one LEFT JOIN prev ON true`,
     values: [
       a.appraisalId,
       a.hostId,
@@ -95,13 +122,31 @@ export async function recordAppraisal(pool: pg.Pool, a: AppraisalRecord): Promis
       a.tokenExpiresAt ?? null,
       a.bindingKeyThumbprint ?? null,
       a.bindingKey ?? null,
-      a.rejected === true,
+      !counted,
       JSON.stringify(a.timings),
       a.appraisedAt,
+      a.eventLog !== undefined ? a.evidence.eventLog : null,
+      log ?? null,
+      a.eventLog?.length ?? null,
+      counted,
+      drift?.groupId ?? null,
+      drift?.bank ?? null,
+      drift ? JSON.stringify(drift.changes) : null,
+      drift ? JSON.stringify(drift.blockers) : null,
     ],
   });
   const row = r.rows[0];
-  return row ? { previous: verdictFromRow(row) } : {};
+  const logKept = row?.log_kept === true;
+  return row?.appraisal_id ? { previous: verdictFromRow(row as VerdictRow), logKept } : { logKept };
+}
+
+/** After recordAppraisal found a log it took for stored gone (evidence retention dropped it): store it and point the appraisal at it. */
+export async function keepAppraisalLog(pool: pg.Pool, appraisalId: string, digest: string, log: Buffer, size: number, at: string): Promise<void> {
+  await pool.query(
+    `WITH log AS (INSERT INTO event_logs (digest, bytes, size, stored_at) VALUES ($2, $3, $4, $5) ON CONFLICT (digest) DO NOTHING RETURNING 1)
+     UPDATE appraisals SET log_digest = $2 WHERE appraisal_id = $1`,
+    [appraisalId, digest, log, size, at],
+  );
 }
 
 export async function getAppraisal(pool: pg.Pool, appraisalId: string): Promise<AppraisalRecord | undefined> {

@@ -71,13 +71,16 @@ interface HostTrustRow extends HostRow {
   a_token_expires_at: Date | null;
 }
 
-/** Every host with its last counted appraisal, through the (host_id, rejected, seq) index. */
-export async function listHostTrust(pool: pg.Pool): Promise<Array<{ host: HostRecord; last?: AppraisalTrust }>> {
-  const r = await pool.query<HostTrustRow>(`SELECT h.*, a.appraisal_id AS a_appraisal_id, a.verdict AS a_verdict, a.profile AS a_profile,
+/** Hosts (all, or a page after a hostId) with their last counted appraisal, through the (host_id, rejected, seq) index. */
+export async function listHostTrust(pool: pg.Pool, page?: { after?: string; limit?: number }): Promise<Array<{ host: HostRecord; last?: AppraisalTrust }>> {
+  const r = await pool.query<HostTrustRow>(
+    `SELECT h.*, a.appraisal_id AS a_appraisal_id, a.verdict AS a_verdict, a.profile AS a_profile,
       a.failures AS a_failures, a.appraised_at AS a_appraised_at, a.token_expires_at AS a_token_expires_at
     FROM hosts h
     LEFT JOIN LATERAL (SELECT * FROM appraisals WHERE host_id = h.host_id AND NOT rejected ORDER BY seq DESC LIMIT 1) a ON true
-    ORDER BY h.host_id`);
+    WHERE h.host_id > $1 ORDER BY h.host_id LIMIT $2`,
+    [page?.after ?? '', page?.limit ?? null],
+  );
   return r.rows.map((row) => {
     const host = hostFromRow(row);
     if (row.a_appraisal_id === null) return { host };

@@ -43,6 +43,7 @@ export interface AppraisalRow {
   rejected: boolean;
   timings: Record<string, number>;
   appraised_at: Date;
+  log_digest: string | null;
 }
 
 export interface EventRow {
@@ -102,6 +103,7 @@ export function appraisalFromRow(r: AppraisalRow): AppraisalRecord {
   if (r.binding_key_thumbprint !== null) a.bindingKeyThumbprint = r.binding_key_thumbprint;
   if (r.binding_key !== null) a.bindingKey = r.binding_key;
   if (r.rejected) a.rejected = true;
+  if (r.log_digest !== null) a.eventLogRetained = true;
   return a;
 }
 

@@ -2,6 +2,7 @@
 import type Database from 'better-sqlite3';
 import type { AppraisalRecord, AppraisalVerdict, HostRecord, NonceOutcome, NonceRecord } from '../types.ts';
 import { hostFromRow, type HostRow } from './hosts.ts';
+import type { FleetTables } from './fleet.ts';
 import { optionalJson, parseJson } from './json.ts';
 import { StoreError } from '../errors.ts';
 
@@ -28,6 +29,7 @@ interface AppraisalRow {
   rejected: number;
   timings: string;
   appraised_at: string;
+  log_digest: string | null;
 }
 
 function appraisalFromRow(r: AppraisalRow): AppraisalRecord {
@@ -49,6 +51,7 @@ function appraisalFromRow(r: AppraisalRow): AppraisalRecord {
   if (r.binding_key_thumbprint !== null) a.bindingKeyThumbprint = r.binding_key_thumbprint;
   if (r.binding_key !== null) a.bindingKey = r.binding_key;
   if (r.rejected !== 0) a.rejected = true;
+  if (r.log_digest !== null) a.eventLogRetained = true;
   return a;
 }
 
@@ -69,7 +72,7 @@ export class AttestationTables {
   readonly consume: (nonceHash: string, hostId: string, now: Date) => { outcome: NonceOutcome; host?: HostRecord };
   readonly record: (a: AppraisalRecord) => { previous?: AppraisalVerdict };
 
-  constructor(db: Database.Database) {
+  constructor(db: Database.Database, fleet: FleetTables) {
     this.insertNonce = db.prepare('INSERT INTO nonces (nonce_hash, host_id, created_at, expires_at) VALUES (?, ?, ?, ?)');
     this.selectHost = db.prepare<[string], HostRow>('SELECT * FROM hosts WHERE host_id = ?');
     this.selectNonce = db.prepare<[string], NonceRow>('SELECT nonce_hash, host_id, expires_at, used_at FROM nonces WHERE nonce_hash = ?');
@@ -77,9 +80,9 @@ export class AttestationTables {
     this.deleteNonces = db.prepare('DELETE FROM nonces WHERE expires_at < ?');
     this.insertAppraisal = db.prepare(`INSERT INTO appraisals
       (appraisal_id, host_id, verdict, profile, failures, pcrs, evidence, clock, token_id, token_expires_at,
-       binding_key_thumbprint, binding_key, rejected, timings, appraised_at)
+       binding_key_thumbprint, binding_key, rejected, timings, appraised_at, log_digest)
       VALUES (@appraisalId, @hostId, @verdict, @profile, @failures, @pcrs, @evidence, @clock, @tokenId, @tokenExpiresAt,
-       @bindingKeyThumbprint, @bindingKey, @rejected, @timings, @appraisedAt)`);
+       @bindingKeyThumbprint, @bindingKey, @rejected, @timings, @appraisedAt, @logDigest)`);
     this.updateClock = db.prepare('UPDATE hosts SET last_clock = ? WHERE host_id = ?');
     this.selectAppraisal = db.prepare<[string], AppraisalRow>('SELECT * FROM appraisals WHERE appraisal_id = ?');
     this.selectLast = db.prepare<[string], AppraisalRow>(
@@ -134,7 +137,9 @@ export class AttestationTables {
         rejected: a.rejected === true ? 1 : 0,
         timings: JSON.stringify(a.timings),
         appraisedAt: a.appraisedAt,
+        logDigest: a.eventLog !== undefined ? a.evidence.eventLog : null,
       });
+      fleet.recordEvidence(a);
       if (a.clock) this.updateClock.run(JSON.stringify(a.clock), a.hostId);
       return previous ? { previous } : {};
     });

@@ -73,6 +73,7 @@ export class HostTables {
   private readonly selectHost;
   private readonly selectHosts;
   private readonly selectHostTrust;
+  private readonly selectHostTrustPage;
   private readonly insertHost;
   private readonly updateHostKeys;
   private readonly updateProfiles;
@@ -90,11 +91,12 @@ export class HostTables {
     this.selectHost = db.prepare<[string], HostRow>('SELECT * FROM hosts WHERE host_id = ?');
     this.selectHosts = db.prepare<[], HostRow>('SELECT * FROM hosts ORDER BY host_id');
     // The last counted appraisal per host through the (host_id, rejected, seq) index, not one query per host.
-    this.selectHostTrust = db.prepare<[], HostTrustRow>(`SELECT h.*, a.appraisal_id AS a_appraisal_id, a.verdict AS a_verdict, a.profile AS a_profile,
+    const trustSelect = `SELECT h.*, a.appraisal_id AS a_appraisal_id, a.verdict AS a_verdict, a.profile AS a_profile,
         a.failures AS a_failures, a.appraised_at AS a_appraised_at, a.token_expires_at AS a_token_expires_at
       FROM hosts h
-      LEFT JOIN appraisals a ON a.seq = (SELECT MAX(seq) FROM appraisals WHERE host_id = h.host_id AND rejected = 0)
-      ORDER BY h.host_id`);
+      LEFT JOIN appraisals a ON a.seq = (SELECT MAX(seq) FROM appraisals WHERE host_id = h.host_id AND rejected = 0)`;
+    this.selectHostTrust = db.prepare<[], HostTrustRow>(`${trustSelect} ORDER BY h.host_id`);
+    this.selectHostTrustPage = db.prepare<[string, number], HostTrustRow>(`${trustSelect} WHERE h.host_id > ? ORDER BY h.host_id LIMIT ?`);
     this.insertHost = db.prepare(`INSERT INTO hosts (host_id, ek_fingerprint, ak_name, ak_pub, profiles, enrolled_at)
       VALUES (?, ?, ?, ?, ?, ?)`);
     // Same TPM enrolling a new AK: the AK changes, the admin-set profiles and the clock history stay.
@@ -147,8 +149,9 @@ export class HostTables {
     return this.selectHosts.all().map(hostFromRow);
   }
 
-  listHostTrust(): Array<{ host: HostRecord; last?: AppraisalTrust }> {
-    return this.selectHostTrust.all().map((r) => {
+  listHostTrust(page?: { after?: string; limit?: number }): Array<{ host: HostRecord; last?: AppraisalTrust }> {
+    const rows = page === undefined ? this.selectHostTrust.all() : this.selectHostTrustPage.all(page.after ?? '', page.limit ?? -1);
+    return rows.map((r) => {
       const host = hostFromRow(r);
       if (r.a_appraisal_id === null) return { host };
       const last: AppraisalTrust = {

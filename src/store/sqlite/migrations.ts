@@ -143,6 +143,57 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 4,
+    name: 'evidence logs, drift groups and their acceptances',
+    sql: `
+      -- Each distinct event log once (raw DEFLATE): a host re-sends the same log all boot long.
+      CREATE TABLE event_logs (
+        digest    TEXT PRIMARY KEY,
+        bytes     BLOB NOT NULL,
+        size      INTEGER NOT NULL,
+        stored_at TEXT NOT NULL
+      );
+      -- Set while the appraisal's log is kept; evidence retention clears it.
+      ALTER TABLE appraisals ADD COLUMN log_digest TEXT;
+      CREATE INDEX appraisals_log ON appraisals(log_digest) WHERE log_digest IS NOT NULL;
+
+      -- One row per failing host: the drift group of its latest counted appraisal.
+      CREATE TABLE host_drift (
+        host_id      TEXT PRIMARY KEY REFERENCES hosts(host_id) ON DELETE CASCADE,
+        appraisal_id TEXT NOT NULL,
+        group_id     TEXT NOT NULL,
+        profile      TEXT,
+        since        TEXT NOT NULL,
+        last_at      TEXT NOT NULL
+      );
+      -- Covers GET /v1/drift: one index scan groups every failing host, in hostId order.
+      CREATE INDEX host_drift_group ON host_drift(group_id, host_id, since, last_at, profile);
+
+      CREATE TABLE drift_groups (
+        group_id   TEXT PRIMARY KEY,
+        bank       TEXT,
+        changes    TEXT NOT NULL,
+        blockers   TEXT NOT NULL,
+        first_seen TEXT NOT NULL
+      );
+
+      CREATE TABLE drift_acceptances (
+        seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+        acceptance_id TEXT NOT NULL UNIQUE,
+        group_id      TEXT NOT NULL,
+        profile_name  TEXT NOT NULL,
+        from_version  TEXT NOT NULL,
+        to_version    TEXT NOT NULL,
+        key_id        TEXT NOT NULL,
+        note          TEXT NOT NULL,
+        changes       TEXT NOT NULL,
+        host_ids      TEXT NOT NULL,
+        at            TEXT NOT NULL
+      );
+      CREATE INDEX drift_acceptances_group ON drift_acceptances(group_id, seq);
+    `,
+  },
+  {
+    version: 5,
     name: 'webhooks and their delivery outbox, shared settings',
     sql: `
       CREATE TABLE webhooks (

@@ -4,16 +4,19 @@ import { HostTables } from './hosts.ts';
 import { AttestationTables } from './attestations.ts';
 import { CatalogTables } from './catalog.ts';
 import { WebhookTables } from './webhooks.ts';
+import { FleetTables } from './fleet.ts';
 
 export interface Tables {
   hosts: HostTables;
   attestations: AttestationTables;
   catalog: CatalogTables;
+  fleet: FleetTables;
   webhooks: WebhookTables;
 }
 
 export function openTables(db: Database.Database): Tables {
-  return { hosts: new HostTables(db), attestations: new AttestationTables(db), catalog: new CatalogTables(db), webhooks: new WebhookTables(db) };
+  const fleet = new FleetTables(db);
+  return { hosts: new HostTables(db), attestations: new AttestationTables(db, fleet), catalog: new CatalogTables(db), fleet, webhooks: new WebhookTables(db) };
 }
 
 export const WRITE_OPS = {
@@ -44,6 +47,8 @@ export const WRITE_OPS = {
   claimWebhookDeliveries: (t: Tables, owner: string, now: Date, leaseUntil: Date, limit: number) => t.webhooks.claim(owner, now, leaseUntil, limit),
   finishWebhookDelivery: (t: Tables, id: number, owner: string, retryAt: Date | null) => t.webhooks.finish(id, owner, retryAt),
   putSettingIfAbsent: (t: Tables, name: string, value: string) => t.catalog.putSettingIfAbsent(name, value),
+  acceptDrift: (t: Tables, p: Parameters<FleetTables['accept']>[1], a: Parameters<FleetTables['accept']>[2]) => t.fleet.accept(t.catalog, p, a),
+  pruneEvidence: (t: Tables, policy: Parameters<FleetTables['pruneEvidence']>[0]) => t.fleet.pruneEvidence(policy),
 } as const;
 
 export type WriteOpName = keyof typeof WRITE_OPS;

@@ -7,6 +7,7 @@ import type { Store } from '../../../src/store/types.ts';
 import { enrollHost, type SuiteContext } from './fixtures.ts';
 import { recordTests } from './records.ts';
 import { sharedStateTests } from './shared-state.ts';
+import { fleetTests } from './fleet.ts';
 
 export interface StoreUnderTest {
   /** A fresh, empty store. */
@@ -48,4 +49,5 @@ export function storeSuite(name: string, backend: StoreUnderTest): void {
 
   recordTests(name, ctx);
   sharedStateTests(name, ctx);
+  fleetTests(name, ctx);
 }

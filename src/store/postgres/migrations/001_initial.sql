@@ -1,4 +1,4 @@
--- The schema of SQLite migrations 1-4 (src/store/sqlite/migrations.ts) in PostgreSQL types.
+-- The schema of SQLite migrations 1-3 and 5 (src/store/sqlite/migrations.ts) in PostgreSQL types.
 -- Never edit a shipped migration: add the next numbered file.
 
 CREATE TABLE enrollments (
@@ -16,8 +16,10 @@ CREATE TABLE enrollments (
 CREATE INDEX enrollments_host ON enrollments (host_id);
 CREATE INDEX enrollments_unactivated ON enrollments (expires_at) WHERE activated_at IS NULL;
 
+-- Host ids order bytewise (COLLATE "C"), as in SQLite and JavaScript, whatever the database's locale:
+-- listings and their paging cursors mean the same on every store.
 CREATE TABLE hosts (
-  host_id        text PRIMARY KEY,
+  host_id        text COLLATE "C" PRIMARY KEY,
   ek_fingerprint text NOT NULL,
   ak_name        text NOT NULL,
   ak_pub         text NOT NULL,
