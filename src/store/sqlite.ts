@@ -191,7 +191,9 @@ export class SqliteStore implements Store {
     return this.fleet.group(groupId);
   }
   async acceptDrift(profile: ProfileRecord, acceptance: DriftAcceptanceRecord): Promise<'created' | 'exists' | 'conflict'> {
-    return this.write('acceptDrift', profile, acceptance);
+    const outcome = await this.write('acceptDrift', profile, acceptance);
+    if (outcome === 'created') this.changes.emit({ kind: 'profiles' });
+    return outcome;
   }
   async listDriftAcceptances(groupId?: string): Promise<DriftAcceptanceRecord[]> {
     return this.fleet.acceptances(groupId);

@@ -1,8 +1,8 @@
 /** The store suite, part 3: history, evidence, drift and acceptance (contract §6). */
 import { describe, it, expect } from 'vitest';
 import { createHash } from 'node:crypto';
-import type { AppraisalRecord, DriftAcceptanceRecord } from '../../../src/store/types.ts';
-import type { SuiteContext } from './fixtures.ts';
+import type { AppraisalRecord, DriftAcceptanceRecord, StoreChange } from '../../../src/store/types.ts';
+import { waitFor, type SuiteContext } from './fixtures.ts';
 
 const NOW = new Date('2026-01-01T00:00:00Z');
 const at = (s: number): string => new Date(NOW.getTime() + s * 1000).toISOString();
@@ -105,8 +105,13 @@ export function fleetTests(name: string, ctx: SuiteContext): void {
         acceptanceId: 'acc1', groupId: 'g1', profileName: 'p', fromVersion: '1', toVersion: '2', keyId: 'k', note: 'rollout',
         changes: [{ pcr: 4 }], hostIds: ['h1'], at: NOW.toISOString(),
       };
+      const changes: StoreChange[] = [];
+      const unsubscribe = ctx.store.subscribe((c) => changes.push(c));
       const results = await Promise.all([ctx.store.acceptDrift(profile, acc), ctx.store.acceptDrift(profile, { ...acc, acceptanceId: 'acc2' })]);
       expect(results.sort()).toEqual(['created', 'exists']);
+      // The new version is a profile change every replica hears of (their latest-version memory goes).
+      await waitFor(() => changes.some((c) => c.kind === 'profiles'));
+      unsubscribe();
       expect(await ctx.store.acceptDrift({ ...profile, document: '{"v":"other"}' }, { ...acc, acceptanceId: 'acc3' })).toBe('conflict');
       expect((await ctx.store.getProfile('p', '2'))?.document).toBe('{"v":2}');
       const audit = await ctx.store.listDriftAcceptances('g1');
