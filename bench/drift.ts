@@ -7,7 +7,8 @@
  *   - GET /v1/hosts/{id}/changes, cold (both logs read, inflated and parsed) and warm (parsed logs cached);
  * with the growth factor from 10,000 to 100,000 hosts (10 is linear).
  * And the storage a fleet costs: bytes per appraisal row and per kept log, from SQLite's dbstat,
- * after tpm-sim hosts attest through the real service (each host's boot differs a little, as real ones do).
+ * after tpm-sim hosts attest through the real service (each host's boot differs a little, as real
+ * ones do), with the census of their profile over those distinct logs, cold and warm.
  *
  * The populating writes skip fsync (an injected no-op sync): this measures reads, not the disk.
  * BENCH_DRIFT_SIZES=1000,10000 picks other fleet sizes.
@@ -196,6 +197,11 @@ async function storage(): Promise<Record<string, unknown>> {
       a.host.reboot();
       for (let r = 0; r < 5; r++) (await a.attest(), appraisals++);
     }
+    // The census reads every host's last passing log: cold (each distinct log read and parsed once), then warm.
+    const t0 = performance.now();
+    const census = (await get(`${service.url}/v1/golden/fleet/census`)) as { hosts: number };
+    const censusColdMs = performance.now() - t0;
+    const censusWarm = await timed(() => get(`${service.url}/v1/golden/fleet/census`), 5);
     const bytes = tableBytes(service.store);
     const logs = service.store.db.prepare('SELECT COUNT(*) AS n, SUM(size) AS raw, SUM(length(bytes)) AS stored FROM event_logs').get() as { n: number; raw: number; stored: number };
     const perAppraisal = Math.round((bytes.appraisals ?? 0) / appraisals);
@@ -209,6 +215,9 @@ async function storage(): Promise<Record<string, unknown>> {
       logBytesRaw: Math.round(logs.raw / logs.n),
       logBytesStored: perLog,
       bytesPerHost: Math.round(((bytes.event_logs ?? 0) + (bytes.host_drift ?? 0) + (bytes.drift_groups ?? 0) + (bytes.hosts ?? 0)) / HOSTS),
+      censusHosts: census.hosts,
+      censusColdMs: round(censusColdMs),
+      censusWarmMs: censusWarm,
       note: 'bytesPerHost: kept logs, drift entry and host row, without its appraisal history; each appraisal adds bytesPerAppraisalRow (the log is stored once per distinct boot)',
     };
   } finally {
