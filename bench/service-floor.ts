@@ -24,7 +24,7 @@ if (!process.send || (mode !== 'node-http' && mode !== 'express-app')) throw new
 const send = process.send.bind(process);
 
 const pcrs = { sha256: Object.fromEntries(Array.from({ length: 24 }, (_, i) => [String(i), 'ab'.repeat(32)])) };
-const nonceAnswer = () => ({ nonce: randomBytes(32).toString('base64'), expiresAt: new Date(Date.now() + 60_000).toISOString() });
+const nonceAnswer = () => ({ nonce: randomBytes(32).toString('base64'), expiresAt: new Date(Date.now() + 60_000).toISOString(), pcrSelection: 'sha256:0,1,2,3,4,5,6,7,8,9,14' });
 // About the size of a real answer: an ES256 token of ~700 characters and the quoted PCRs.
 const attestAnswer = () => ({ appraisalId: randomBytes(16).toString('hex'), verdict: 'pass' as const, profile: 'floor@1', failures: [], pcrs, token: 'x'.repeat(700), expiresAt: new Date(Date.now() + 300_000).toISOString() });
 

@@ -59,8 +59,11 @@ describe('bootgate eventlog on unusable input', () => {
     writeFileSync(file, Buffer.from('this is not an event log at all, just some text that goes on'));
     const { code, stderr, stdout } = await bootgate('eventlog', file, '--json');
     expect(code).toBe(2);
-    expect(stdout).toBe('');
     expect(stderr).toMatch(/not a usable TCG event log: TCG_PCR_EVENT\.\w+ at offset \d+/);
+    // Under --json the error is JSON on stdout as well (contract §5).
+    const { error } = JSON.parse(stdout) as { error: { code: string; message: string } };
+    expect(error.code).toBe('malformed_event_log');
+    expect(error.message).toMatch(/garbage\.bin is not a usable TCG event log: TCG_PCR_EVENT\.\w+ at offset \d+/);
   });
 
   it('exits 2 on a truncated event, naming TCG_PCR_EVENT and the event offset', async () => {

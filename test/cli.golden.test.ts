@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -33,8 +33,14 @@ describe('bootgate golden', () => {
     expect((JSON.parse(b.stdout) as { failures: { code: string }[] }).failures.map((f) => f.code)).toEqual(['initrd_not_allowed']);
 
     const merged = path.join(tmp, 'fleet-merged.json');
-    const m = bootgate(['golden', 'learn', '--eventlog', logB, '--name', 'ignored', '--merge', out, '--out', merged]);
+    // --merge keeps the merged profile's name: a different --name is refused, not silently ignored.
+    const renamed = bootgate(['golden', 'learn', '--eventlog', logB, '--name', 'other', '--merge', out, '--out', merged, '--json']);
+    expect(renamed.code).toBe(2);
+    expect(JSON.parse(renamed.stdout)).toEqual({ error: { code: 'name_mismatch', message: expect.stringContaining('holds profile "fleet", but --name is "other"') } });
+    expect(existsSync(merged)).toBe(false);
+    const m = bootgate(['golden', 'learn', '--eventlog', logB, '--merge', out, '--out', merged, '--json']);
     expect(m.code, m.stderr).toBe(0);
+    expect(JSON.parse(m.stdout)).toEqual({ wrote: merged, profile: 'fleet@4', bank: 'sha256', pcrs: expect.arrayContaining([0, 4, 9]) });
     const mp = loadProfileFile(merged);
     expect(mp.name).toBe('fleet');
     expect(mp.version).toBe('4');
@@ -60,6 +66,13 @@ describe('bootgate golden', () => {
     const m = bootgate(['golden', 'learn', '--eventlog', log, '--name', 'base', '--merge', base, '--out', out]);
     expect(m.code).toBe(1);
     expect(m.stderr).toContain('event_data_mismatch');
+    expect(() => readFileSync(out)).toThrow();
+    // Under --json the refusal is the contract's error object on stdout, still exit 1.
+    const j = bootgate(['golden', 'learn', '--eventlog', log, '--name', 'forged', '--out', out, '--json']);
+    expect(j.code).toBe(1);
+    const { error } = JSON.parse(j.stdout) as { error: { code: string; message: string } };
+    expect(error.code).toBe('profile_fails_own_log');
+    expect(error.message).toMatch(/refusing to write forged@1: .*\n {2}event_data_mismatch: PCR 7 event \d+/s);
     expect(() => readFileSync(out)).toThrow();
   });
 

@@ -18,8 +18,16 @@ interface CliResult {
 /** The real binary in a child process: used for a few cases per exit code (each start costs ~2 s of CPU). */
 const spawned = (args: string[]): Promise<CliResult> => runBootgate(['verify-quote', ...args]);
 
-/** The same command line run in-process through main(), capturing what it writes. */
-async function bootgate(args: string[]): Promise<CliResult> {
+let inProcess: Promise<unknown> = Promise.resolve();
+
+/** The same command line run in-process through main(), capturing what it writes; one at a time, since the capture is process-wide. */
+function bootgate(args: string[]): Promise<CliResult> {
+  const run = inProcess.then(() => capture(args));
+  inProcess = run.catch(() => undefined);
+  return run;
+}
+
+async function capture(args: string[]): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
   const out = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => ((stdout += String(c)), true));
@@ -175,7 +183,8 @@ describe.skipIf(!haveSwtpm())('verify-quote on swtpm quotes (swtpm/tpm2-tools no
     expect(nonce!.code).toBe(1);
     expect(failureCodes(nonce!)).toEqual(['nonce_mismatch']);
     expect(g1!.code).toBe(2);
-    expect(JSON.parse(g1!.stdout).error.code).toBe('unusable_input');
+    expect(JSON.parse(g1!.stdout)).toEqual({ error: { code: 'malformed_signature', message: expect.stringContaining('garbage.sig') } });
     expect(g2!.code).toBe(2);
+    expect(JSON.parse(g2!.stdout).error.code).toBe('malformed_pcrs');
   });
 });

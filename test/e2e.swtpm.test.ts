@@ -118,6 +118,8 @@ describe.skipIf(!haveSwtpm())('e2e: swtpm hosts (RSA and ECC EKs) against a live
     expect(r.status, JSON.stringify(r.json)).toBe(201);
     const n = bytes(r.json.nonce);
     expect(n.length).toBe(32);
+    // The verifier names what the learned profile appraises, PCR 14 (MokList) included (contract §3.2).
+    expect(r.json.pcrSelection).toBe(SHA256_SELECTION);
     return n;
   }
 

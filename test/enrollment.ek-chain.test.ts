@@ -56,10 +56,22 @@ describe('validateEkCertificate with a synthetic vendor PKI', () => {
     expect((await validateEkCertificate({ ekCert: ek, roots: ekRootsFromDer([root.der, inter.der]), now })).ok).toBe(true);
   });
 
-  it('refuses a chain with the intermediate missing, or under an unknown root: ek_cert_untrusted', async () => {
-    expect(failure(await validateEkCertificate({ ekCert: ek, roots, now })).code).toBe('ek_cert_untrusted');
+  it('refuses a chain with the intermediate missing, or under an unknown root: ek_cert_untrusted, naming the missing issuer', async () => {
+    const missing = failure(await validateEkCertificate({ ekCert: ek, roots, now }));
+    expect(missing.code).toBe('ek_cert_untrusted');
+    expect(missing.message).toContain('no certificate of "CN=Test TPM EK Intermediate CA, O=Test TPM Vendor", the issuer of the EK certificate');
+    expect(missing.message).toContain('BOOTGATE_EK_ROOTS');
+    expect(missing.message).toContain('intermediate CAs are allowed there');
     const other = await makeCa('Other Root');
-    expect(failure(await validateEkCertificate({ ekCert: ek, roots: ekRootsFromDer([other.der]), intermediates: [inter.der], now })).code).toBe('ek_cert_untrusted');
+    const unknownRoot = failure(await validateEkCertificate({ ekCert: ek, roots: ekRootsFromDer([other.der]), intermediates: [inter.der], now }));
+    expect(unknownRoot.code).toBe('ek_cert_untrusted');
+    expect(unknownRoot.message).toContain('no certificate of "CN=Test TPM Root CA, O=Test TPM Vendor", the issuer of intermediate CA "CN=Test TPM EK Intermediate CA, O=Test TPM Vendor"');
+    const selfSigned = failure(await validateEkCertificate({ ekCert: ek, roots: ekRootsFromDer([other.der]), intermediates: [inter.der, root.der], now }));
+    expect(selfSigned.message).toContain('the chain ends at the self-signed CA "CN=Test TPM Root CA, O=Test TPM Vendor", which is not a configured EK root');
+    // Where the EK certificate publishes its issuer (Authority Information Access), the message says so.
+    const withAia = await makeEkCert(inter, { caIssuers: 'http://pki.example.invalid/ek-intermediate.crt' });
+    const aia = failure(await validateEkCertificate({ ekCert: withAia, roots, now }));
+    expect(aia.message).toContain('(the certificate names it at http://pki.example.invalid/ek-intermediate.crt)');
   });
 
   it('refuses an EK certificate forged with the right issuer name but another key', async () => {

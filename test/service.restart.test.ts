@@ -50,8 +50,8 @@ interface Child {
   exited: Promise<number | null>;
 }
 
-function serve(env: Record<string, string>): Child {
-  const proc = spawn(process.execPath, [BIN, 'serve'], {
+function serve(env: Record<string, string>, args: string[] = []): Child {
+  const proc = spawn(process.execPath, [BIN, 'serve', ...args], {
     env: { PATH: process.env.PATH ?? '', BOOTGATE_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -106,6 +106,51 @@ describe('bootgate serve', () => {
       expect(c.stderr()).not.toContain('topsecretkey');
       expect(c.stdout()).toBe('');
     } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('serve --json prints its one line as {"listening": URL}, and a bad configuration as a JSON error', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'bootgate-serve-'));
+    const c = serve({ BOOTGATE_PORT: '0', BOOTGATE_DATA_DIR: dataDir, BOOTGATE_API_KEYS: 'admin:admin-key-for-json-test-0123' }, ['--json']);
+    try {
+      for (let i = 0; i < 300 && !c.stdout().includes('\n'); i++) await new Promise((r) => setTimeout(r, 50));
+      const { listening } = JSON.parse(c.stdout()) as { listening: string };
+      expect(listening).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect((await fetch(new URL('/healthz', listening))).status).toBe(200);
+      c.proc.kill('SIGTERM');
+      expect(await c.exited).toBe(0);
+      const bad = serve({ BOOTGATE_PORT: '0', BOOTGATE_DATA_DIR: dataDir, BOOTGATE_TOKEN_TTL: 'soon' }, ['--json']);
+      expect(await bad.exited).toBe(2);
+      expect(JSON.parse(bad.stdout())).toEqual({ error: { code: 'invalid_config', message: expect.stringContaining('BOOTGATE_TOKEN_TTL') } });
+    } finally {
+      c.proc.kill('SIGKILL');
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('appraises on worker threads from the compiled dist/ (BOOTGATE_APPRAISAL_WORKERS)', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'bootgate-serve-'));
+    const c = serve({
+      BOOTGATE_PORT: '0', BOOTGATE_DATA_DIR: dataDir, BOOTGATE_GOLDEN_DIR: GOLDEN_DIR, BOOTGATE_EK_ROOTS: SIM_EK_ROOT,
+      BOOTGATE_API_KEYS: 'admin:admin-key-for-worker-test-0123', BOOTGATE_APPRAISAL_WORKERS: '2',
+    });
+    try {
+      const url = await listening(c);
+      const agents = [new HostAgent(createSimHost({ ekType: 'ecc', akType: 'ecc' }), url), new HostAgent(createSimHost({ scenario: 'kernel-swap' }), url)];
+      for (const a of agents) {
+        await a.enroll([SIM_PROFILE]);
+        await a.activate();
+      }
+      const [clean, swapped] = await Promise.all(agents.map((a) => a.attest()));
+      expect(clean).toMatchObject({ verdict: 'pass', failures: [] });
+      expect(swapped!.verdict).toBe('fail');
+      expect((swapped!.failures as Array<{ code: string }>).map((f) => f.code)).toContain('kernel_not_allowed');
+      const metrics = await (await fetch(new URL('/metrics', url))).text();
+      expect(metrics).toMatch(/bootgate_log_cache_total\{result="miss"\} [1-9]/);
+      expect(c.stderr()).not.toMatch(/worker/i);
+    } finally {
+      c.proc.kill('SIGKILL');
       rmSync(dataDir, { recursive: true, force: true });
     }
   });

@@ -9,9 +9,11 @@ import { dataVerified, type ConsistencyReport } from '../eventlog/consistency.ts
 import type { EventLog, ReplayResult, TcgEvent } from '../eventlog/types.ts';
 import type { GoldenProfile } from '../golden/schema.ts';
 import type { HashAlg, PcrBanks } from '../tpm/alg.ts';
+import { formatPcrSelection } from '../tpm/pcr-selection.ts';
 import { toHex } from '../util/encoding.ts';
 import { classifyEvents, EVT } from './classify.ts';
 import { dedupeFindings } from './finding.ts';
+import { requiredPcrSelectionText } from './pcr-selection.ts';
 import { eventDigestHex } from './match.ts';
 import { checkComponent, type EventCheck } from './rules-components.ts';
 import { checkAuthority, checkDbxEvent, checkSecureBootLog, checkSecureBootVar, checkSignatureDb } from './rules-secureboot.ts';
@@ -30,6 +32,8 @@ export interface AppraiseLogInput {
    * pcr_value_missing; only a PCR outside the selection is pcr_not_quoted.
    */
   quoteSelection?: readonly { hash: HashAlg; pcrs: readonly number[] }[];
+  /** What the host should quote for all its candidate profiles (`tpm2_quote -l` syntax), named by pcr_not_quoted. */
+  requiredSelection?: string;
 }
 
 export interface LogAppraisal {
@@ -133,7 +137,7 @@ export function appraiseLog(input: AppraiseLogInput): LogAppraisal {
 
   if (appraised.has(7)) findings.push(...checkSecureBootLog(profile, bank, measured.filter((e) => e.pcr === 7)));
 
-  if (quotedPcrs !== undefined) findings.push(...checkQuotedPcrs(profile, replay, quotedPcrs, quoteSelection));
+  if (quotedPcrs !== undefined) findings.push(...checkQuotedPcrs(profile, replay, quotedPcrs, quoteSelection, input.requiredSelection));
 
   const all = dedupeFindings(findings);
   return { verdict: all.length === 0 ? 'pass' : 'fail', findings: all };
@@ -144,17 +148,25 @@ function checkQuotedPcrs(
   replay: ReplayResult,
   quoted: PcrBanks,
   selection: AppraiseLogInput['quoteSelection'],
+  required: string = requiredPcrSelectionText([profile]),
 ): Finding[] {
   const bank = profile.bank;
   const out: Finding[] = [];
   const selected = new Set(selection?.filter((s) => s.hash === bank).flatMap((s) => s.pcrs));
   const values = quoted[bank];
   const covered = replay.pcrs[bank];
-  for (const pcr of [...profile.pcrs].sort((a, b) => a - b)) {
+  const sorted = [...profile.pcrs].sort((a, b) => a - b);
+  const missing = sorted.filter((pcr) => values?.get(pcr) === undefined && !selected.has(pcr));
+  const quotedText = selection !== undefined && selection.length > 0 ? formatPcrSelection(selection) : '(none)';
+  for (const pcr of sorted) {
     const v = values?.get(pcr);
     if (v === undefined) {
       if (selected.has(pcr)) continue;
-      out.push({ code: 'pcr_not_quoted', message: `PCR ${pcr} (${bank}) is appraised by ${profile.name}@${profile.version} but is not in the quote`, pcr, bank, rule: 'pcrs', expected: 'quoted', actual: null });
+      out.push({
+        code: 'pcr_not_quoted',
+        message: `PCR ${pcr} (${bank}) is appraised by ${profile.name}@${profile.version} but is not in the quote (missing ${bank} PCRs ${missing.join(',')}); quote the pcrSelection of the nonce answer: ${required}`,
+        pcr, bank, rule: 'pcrs', expected: required, actual: quotedText,
+      });
       continue;
     }
     if (covered?.has(pcr) === true) continue;

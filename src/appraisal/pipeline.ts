@@ -18,6 +18,7 @@ import { toHex } from '../util/encoding.ts';
 import { appraiseLog } from './appraise.ts';
 import { checkClock, type ClockLike } from './clock.ts';
 import { capFindings, dedupeFindings } from './finding.ts';
+import { requiredPcrSelectionText } from './pcr-selection.ts';
 import { resolveQuotedPcrs } from './quoted-pcrs.ts';
 import { prepareLog, type LogPreparer, type PreparedLog } from './prepared-log.ts';
 import type { Finding, UnverifiedData, Verdict } from './types.ts';
@@ -192,12 +193,14 @@ export function appraiseEvidence(input: EvidenceInput): AppraisalOutcome {
   const t4 = performance.now();
 
   let best: { profile: GoldenProfile; findings: Finding[] } | undefined;
+  const requiredSelection = requiredPcrSelectionText(input.profiles);
   for (const profile of input.profiles) {
     const r = appraiseLog({
       log,
       replay,
       consistency,
       profile,
+      requiredSelection,
       ...(quotedPcrs !== undefined ? { quotedPcrs } : {}),
       ...(quoteSelection !== undefined ? { quoteSelection } : {}),
     });

@@ -7,7 +7,7 @@
  */
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
-import { startTsWorker } from '../util/ts-worker.ts';
+import { siblingModule, startTsWorker } from '../util/ts-worker.ts';
 import { ApiError, ParseError } from '../util/errors.ts';
 import { appraiseSync } from './appraise-core.ts';
 import type { AppraiseInput, AppraiseOutput, LoadedProfile } from './ports.ts';
@@ -62,7 +62,7 @@ export class AppraisalPool {
   }
 
   private spawn(): Slot {
-    const worker = startTsWorker(new URL('./appraisal-worker.ts', import.meta.url));
+    const worker = startTsWorker(siblingModule(import.meta.url, 'appraisal-worker'));
     worker.unref();
     const slot: Slot = { worker, pending: new Map(), sentProfiles: new Set(), served: 0 };
     worker.on('message', (r: WorkerReply) => {

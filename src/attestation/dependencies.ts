@@ -1,4 +1,5 @@
 /** Adapts the pure core (enrollment, appraisal pipeline, golden profiles) to the service's ports. */
+import { requiredPcrSelectionText } from '../appraisal/pcr-selection.ts';
 import { prepareEnrollment } from '../enrollment/prepare.ts';
 import { loadEkRoots } from '../enrollment/ek-roots.ts';
 import { loadProfileDir, parseProfile, type GoldenProfile } from '../golden/index.ts';
@@ -21,6 +22,10 @@ export function coreDependencies(ekRootsPath: string | undefined): CoreDependenc
 
     async appraise(input) {
       return appraiseSync(input, logCache);
+    },
+
+    pcrSelection(profiles) {
+      return requiredPcrSelectionText(profiles.map((p) => p.parsed as GoldenProfile));
     },
 
     parseProfile(document, source) {

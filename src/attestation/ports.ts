@@ -75,6 +75,11 @@ export interface CoreDependencies {
   prepareEnrollment(input: EnrollmentInput): Promise<PreparedEnrollment>;
   /** Throws ParseError for malformed evidence; well-formed evidence that fails policy is a 'fail' verdict. */
   appraise(input: AppraiseInput): Promise<AppraiseOutput>;
+  /**
+   * What a host assigned these profiles must quote, in `tpm2_quote -l` syntax (contract §3.2): every
+   * PCR they appraise in the bank they appraise it; every sha256 PCR when there is none.
+   */
+  pcrSelection(profiles: LoadedProfile[]): string;
   /** Throws an error whose message explains the problem for an invalid profile document. */
   parseProfile(document: unknown, source: string): LoadedProfile;
   /** Profiles shipped as files: each with its JSON document. */

@@ -9,7 +9,7 @@ import type { Finding } from '../appraisal/types.ts';
 import type { AppraisalRecord, DriftEntry, HostRecord, NonceOutcome, Store } from '../store/types.ts';
 import type { PcrBanks } from '../tpm/alg.ts';
 import { parsePublic, verifyQuote } from '../tpm/index.ts';
-import { ApiError, ParseError } from '../util/errors.ts';
+import { ApiError, ParseError, malformedCode } from '../util/errors.ts';
 import { fromBase64, toBase64, toHex } from '../util/encoding.ts';
 import type { SigningKeyring } from '../token/keys.ts';
 import { issueAttestationToken } from '../token/attestation-token.ts';
@@ -80,15 +80,6 @@ const NONCE_FINDINGS: Record<Exclude<NonceOutcome, 'ok'>, Finding> = {
 /** Failures after which the quote's clock is not fresh evidence and must not become the host's reference. */
 const CLOCK_UNTRUSTED_CODES = new Set(['nonce_mismatch', 'clock_rollback', 'reset_count_rollback', 'restart_count_rollback']);
 
-/** Which request field a ParseError of the pipeline belongs to, by the structure that failed. */
-export function malformedCode(err: ParseError): string {
-  const s = err.structure;
-  if (s.startsWith('TPMS_ATTEST') || s.startsWith('TPML_PCR_SELECTION') || s.startsWith('TPMS_PCR_SELECTION') || s.startsWith('TPMS_CLOCK')) return 'malformed_quote';
-  if (s.startsWith('TPMT_SIGNATURE') || s.startsWith('TPMS_SIGNATURE')) return 'malformed_signature';
-  if (s.startsWith('TPMT_PUBLIC') || s.startsWith('TPM2B_PUBLIC')) return 'malformed_ak_pub';
-  return 'malformed_event_log';
-}
-
 const sha256 = (...parts: Uint8Array[]): Uint8Array => {
   const h = createHash('sha256');
   for (const p of parts) h.update(p);
@@ -110,7 +101,7 @@ function previousClock(host: HostRecord): ClockInfo | undefined {
 export class AttestationService {
   constructor(
     private readonly store: Store,
-    private readonly core: Pick<CoreDependencies, 'appraise'>,
+    private readonly core: Pick<CoreDependencies, 'appraise' | 'pcrSelection'>,
     private readonly profiles: ProfileCatalog,
     private readonly keyring: SigningKeyring,
     private readonly metrics: Metrics,
@@ -125,12 +116,18 @@ export class AttestationService {
     return host;
   }
 
-  async issueNonce(hostId: string, now: Date): Promise<{ nonce: string; expiresAt: string }> {
-    await this.enrolledHost(hostId);
+  /**
+   * A fresh single-use nonce, and the PCRs to quote with it: those the host's profiles appraise. A host
+   * without a profile that loads is asked for every sha256 PCR; its attestation fails with
+   * profile_not_found whatever it quotes.
+   */
+  async issueNonce(hostId: string, now: Date): Promise<{ nonce: string; expiresAt: string; pcrSelection: string }> {
+    const host = await this.enrolledHost(hostId);
+    const { profiles } = await this.profiles.resolve(host.profiles);
     const nonce = randomBytes(NONCE_BYTES);
     const expiresAt = new Date(now.getTime() + this.settings.nonceTtlSeconds * 1000).toISOString();
     await this.store.putNonce({ nonceHash: toHex(sha256(nonce)), hostId, createdAt: now.toISOString(), expiresAt });
-    return { nonce: toBase64(nonce), expiresAt };
+    return { nonce: toBase64(nonce), expiresAt, pcrSelection: this.core.pcrSelection(profiles) };
   }
 
   async attest(hostId: string, req: AttestRequest, now: Date): Promise<AttestResponse> {

@@ -4,13 +4,14 @@
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
 import { loadConfig } from '../config.ts';
 import { startService, type RunningService } from '../service.ts';
+import { PACKAGE_ROOT } from '../util/package-root.ts';
 
-export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
+export const REPO_ROOT = PACKAGE_ROOT;
 /** tpm-sim signs its EK certificates with this root; it is passed explicitly, never assumed to be a default root. */
 export const SIM_EK_ROOT = join(REPO_ROOT, 'tpm-sim', 'ca', 'dev-root.crt.pem');
 export const GOLDEN_DIR = join(REPO_ROOT, 'golden-measurements');

@@ -15,6 +15,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import * as pkijs from 'pkijs';
+import { describeChainGap } from './ek-chain-gap.ts';
 import { EK_CERT_QUIRKS, type EkCertQuirkId, unwrapNvCertificate } from './ek-cert-quirks.ts';
 import type { EkRoots } from './ek-roots.ts';
 import {
@@ -267,7 +268,8 @@ export async function validateEkCertificate(input: EkCertInput): Promise<EkCertV
     if (!result.result) {
       const dated = chainValidityProblem(leaf, [...intermediates, ...input.roots.anchors], input.now);
       if (dated) return dated;
-      return fail('ek_cert_untrusted', `EK certificate "${certSubject(leaf)}" (issuer "${nameToString(leaf.issuer)}") does not chain to a configured EK root: ${result.resultMessage}`);
+      const gap = describeChainGap(leaf, intermediates, input.roots.anchors);
+      return fail('ek_cert_untrusted', `EK certificate "${certSubject(leaf)}" (issuer "${nameToString(leaf.issuer)}") does not chain to a configured EK root: ${gap ?? result.resultMessage}`);
     }
     const path = result.certificatePath ?? [leaf];
     if (extension(leaf, OID.subjectAltName)?.critical) quirks.push(EK_CERT_QUIRKS.criticalSanEmptySubject.id);

@@ -77,6 +77,6 @@ export function encodePcrSelectionList(sel: TPML_PCR_SELECTION): Uint8Array {
 }
 
 /** "sha1:0,1+sha256:0,1" — the tpm2-tools spelling, for messages. */
-export function formatPcrSelection(sel: TPML_PCR_SELECTION): string {
+export function formatPcrSelection(sel: readonly { hash: HashAlg; pcrs: readonly number[] }[]): string {
   return sel.map((s) => `${s.hash}:${s.pcrs.join(',')}`).join('+');
 }

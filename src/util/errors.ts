@@ -33,3 +33,13 @@ export class ApiError extends Error {
     super(message);
   }
 }
+
+/** The snake_case code that names what a ParseError was decoding: the request field (HTTP) or input file (CLI). */
+export function malformedCode(err: ParseError): string {
+  const s = err.structure;
+  if (s.startsWith('TPMS_ATTEST') || s.startsWith('TPML_PCR_SELECTION') || s.startsWith('TPMS_PCR_SELECTION') || s.startsWith('TPMS_CLOCK')) return 'malformed_quote';
+  if (s.startsWith('TPMT_SIGNATURE') || s.startsWith('TPMS_SIGNATURE')) return 'malformed_signature';
+  if (s.startsWith('TPMT_PUBLIC') || s.startsWith('TPM2B_PUBLIC')) return 'malformed_ak_pub';
+  if (s.startsWith('tpm2_pcrs') || s === 'pcrs') return 'malformed_pcrs';
+  return 'malformed_event_log';
+}

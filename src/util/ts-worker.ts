@@ -1,8 +1,8 @@
 /**
- * Starts a worker thread whose entry is a TypeScript module. A worker does not inherit the
- * parent's loader (tsx, registered by bin/bootgate.mjs, `node --import tsx` or vitest), so the
- * worker registers tsx's ESM loader itself, by absolute URL so the working directory does not
- * matter, and then imports the entry.
+ * Starts a worker thread on a module of this package, compiled or not. From dist/ (the CLI) the
+ * entry is JavaScript and starts as it is. From the TypeScript sources (vitest, `node --import tsx`)
+ * the worker does not inherit the parent's loader, so it registers tsx's ESM loader itself, by
+ * absolute URL so the working directory does not matter, and then imports the entry.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -33,7 +33,16 @@ function tsxEsmApi(): string {
   return tsxApi;
 }
 
+/**
+ * The module `name` (without extension) beside the caller, in the caller's own form: `.ts` when
+ * the caller runs from source, `.js` when it was compiled (tsc rewrites imports, not URLs).
+ */
+export function siblingModule(callerUrl: string, name: string): URL {
+  return new URL(`./${name}${callerUrl.endsWith('.ts') ? '.ts' : '.js'}`, callerUrl);
+}
+
 /** `data` reaches the entry as workerData.data. */
 export function startTsWorker(entry: URL, data?: unknown): Worker {
+  if (!entry.pathname.endsWith('.ts')) return new Worker(entry, { workerData: { data } });
   return new Worker(BOOTSTRAP, { workerData: { tsxApi: tsxEsmApi(), entry: entry.href, data } });
 }

@@ -1,7 +1,6 @@
 /**
- * Runs the real `bootgate` binary (bin/bootgate.mjs) in a child process, as an operator would.
- * Each start costs a couple of seconds of CPU (tsx), so tests use it for a few cases per command
- * and call the command functions in-process for the rest.
+ * Runs the real `bootgate` binary (bin/bootgate.mjs, the compiled dist/ that test/global-setup.ts
+ * builds) in a child process, as an operator would.
  */
 import { execFile, spawnSync } from 'node:child_process';
 import path from 'node:path';
@@ -17,7 +16,7 @@ export interface CliRun {
   stderr: string;
 }
 
-/** `env` is added to this process's environment for the child. */
+/** `env` is added to this process's environment. */
 export function runBootgate(args: string[], env?: Record<string, string>): Promise<CliRun> {
   return new Promise((resolve) => {
     execFile(process.execPath, [BIN, ...args], { ...OPTIONS, ...(env ? { env: { ...process.env, ...env } } : {}) }, (err, stdout, stderr) => {

@@ -82,6 +82,8 @@ export interface EkCertOptions {
   ca?: boolean;
   /** Add a critical extension bootgate does not understand. */
   unknownCritical?: boolean;
+  /** Authority Information Access caIssuers URL (where the issuer's certificate is published). */
+  caIssuers?: string;
 }
 
 export async function makeEkCert(issuer: TestCa, opts: EkCertOptions = {}): Promise<Uint8Array> {
@@ -92,6 +94,7 @@ export async function makeEkCert(issuer: TestCa, opts: EkCertOptions = {}): Prom
   const eku = opts.eku === undefined ? ['2.23.133.8.1'] : opts.eku;
   if (eku !== null) extensions.push(new x509.ExtendedKeyUsageExtension(eku, false));
   if (opts.unknownCritical) extensions.push(new x509.Extension('1.3.6.1.4.1.99999.1', true, new Uint8Array([0x05, 0x00])));
+  if (opts.caIssuers !== undefined) extensions.push(new x509.AuthorityInfoAccessExtension({ caIssuers: opts.caIssuers }));
   extensions.push(await x509.AuthorityKeyIdentifierExtension.create(issuer.keys.publicKey as never));
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: nextSerial(),

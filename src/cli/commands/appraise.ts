@@ -4,14 +4,13 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
-import { EvidenceInputError, appraiseEvidence, type AppraisalOutcome } from '../../appraisal/pipeline.ts';
-import { ProfileError } from '../../golden/errors.ts';
+import { appraiseEvidence, type AppraisalOutcome } from '../../appraisal/pipeline.ts';
 import { loadProfileDir, loadProfileFile } from '../../golden/load.ts';
 import type { GoldenProfile } from '../../golden/schema.ts';
 import { parseTpmsAttest } from '../../tpm/attest.ts';
 import { parsePcrFile } from '../../tpm/pcr-file.ts';
 import { fromHex, toHex } from '../../util/encoding.ts';
-import { ParseError } from '../../util/errors.ts';
+import { CliError } from '../output.ts';
 
 interface AppraiseOptions {
   golden: string[];
@@ -23,8 +22,6 @@ interface AppraiseOptions {
   pcrs?: string;
   json?: boolean;
 }
-
-class UsageError extends Error {}
 
 function readBytes(file: string): Uint8Array {
   return new Uint8Array(readFileSync(file));
@@ -63,39 +60,32 @@ export function registerAppraise(program: Command, setExit: (code: number) => vo
     .option('--pcrs <file>', 'claimed PCR values: JSON {"sha256": {"10": hex}} or a tpm2_quote -o file')
     .option('--json', 'print the outcome as JSON')
     .action((opts: AppraiseOptions) => {
-      try {
-        const quoteGiven = [opts.ak, opts.quote, opts.signature, opts.nonce].filter((x) => x !== undefined).length;
-        if (quoteGiven !== 0 && quoteGiven !== 4) throw new UsageError('--ak, --quote, --signature and --nonce go together');
-        let nonce: Uint8Array | undefined;
-        if (opts.nonce !== undefined) {
-          const n = fromHex(opts.nonce);
-          if (n === null) throw new UsageError('--nonce must be hex');
-          nonce = n;
-        }
-        const profiles = loadProfiles(opts.golden);
-        const quote = opts.quote !== undefined ? readBytes(opts.quote) : undefined;
-        let claimedPcrs;
-        if (opts.pcrs !== undefined) {
-          const att = quote !== undefined ? parseTpmsAttest(quote) : undefined;
-          const sel = att?.attested.kind === 'quote' ? att.attested.pcrSelect : undefined;
-          claimedPcrs = parsePcrFile(readBytes(opts.pcrs), sel).values;
-        }
-        const outcome = appraiseEvidence({
-          eventLog: readBytes(opts.eventlog),
-          profiles,
-          ...(opts.ak !== undefined ? { akPub: readBytes(opts.ak) } : {}),
-          ...(quote !== undefined ? { quote } : {}),
-          ...(opts.signature !== undefined ? { signature: readBytes(opts.signature) } : {}),
-          ...(nonce !== undefined ? { expectedExtraData: nonce } : {}),
-          ...(claimedPcrs !== undefined ? { claimedPcrs } : {}),
-        });
-        process.stdout.write(opts.json === true ? `${outcomeJson(outcome)}\n` : human(outcome));
-        setExit(outcome.verdict === 'pass' ? 0 : 1);
-      } catch (e) {
-        const unusable = e instanceof UsageError || e instanceof ParseError || e instanceof ProfileError || e instanceof EvidenceInputError || (e instanceof Error && 'code' in e);
-        if (!unusable) throw e;
-        process.stderr.write(`bootgate appraise: ${(e as Error).message}\n`);
-        setExit(2);
+      const quoteGiven = [opts.ak, opts.quote, opts.signature, opts.nonce].filter((x) => x !== undefined).length;
+      if (quoteGiven !== 0 && quoteGiven !== 4) throw new CliError('usage_error', '--ak, --quote, --signature and --nonce go together');
+      let nonce: Uint8Array | undefined;
+      if (opts.nonce !== undefined) {
+        const n = fromHex(opts.nonce);
+        if (n === null) throw new CliError('invalid_nonce', '--nonce must be hex');
+        nonce = n;
       }
+      const profiles = loadProfiles(opts.golden);
+      const quote = opts.quote !== undefined ? readBytes(opts.quote) : undefined;
+      let claimedPcrs;
+      if (opts.pcrs !== undefined) {
+        const att = quote !== undefined ? parseTpmsAttest(quote) : undefined;
+        const sel = att?.attested.kind === 'quote' ? att.attested.pcrSelect : undefined;
+        claimedPcrs = parsePcrFile(readBytes(opts.pcrs), sel).values;
+      }
+      const outcome = appraiseEvidence({
+        eventLog: readBytes(opts.eventlog),
+        profiles,
+        ...(opts.ak !== undefined ? { akPub: readBytes(opts.ak) } : {}),
+        ...(quote !== undefined ? { quote } : {}),
+        ...(opts.signature !== undefined ? { signature: readBytes(opts.signature) } : {}),
+        ...(nonce !== undefined ? { expectedExtraData: nonce } : {}),
+        ...(claimedPcrs !== undefined ? { claimedPcrs } : {}),
+      });
+      process.stdout.write(opts.json === true ? `${outcomeJson(outcome)}\n` : human(outcome));
+      setExit(outcome.verdict === 'pass' ? 0 : 1);
     });
 }

@@ -1,6 +1,7 @@
 /** `bootgate demo`: a simulated fleet, healthy and tampered, against a live in-process verifier. */
 import { InvalidArgumentError, type Command } from 'commander';
 import { MAX_CLEAN_HOSTS, runDemo } from '../../demo/run.ts';
+import { CliError } from '../output.ts';
 
 function hostCount(value: string): number {
   const n = /^\d+$/.test(value) ? Number(value) : NaN;
@@ -21,8 +22,7 @@ export function registerDemo(program: Command, setExit: (code: number) => void):
         const report = await runDemo({ cleanHosts: opts.hosts, keep: opts.keep, json: opts.json, color }, (line) => process.stdout.write(`${line}\n`));
         setExit(report.exitCode);
       } catch (err) {
-        process.stderr.write(`bootgate demo: the demo could not run: ${err instanceof Error ? err.message : String(err)}\n`);
-        setExit(1);
+        throw new CliError('demo_failed', `the demo could not run: ${err instanceof Error ? err.message : String(err)}`, 1);
       }
     });
 }

@@ -1,11 +1,12 @@
 /**
  * `bootgate eventlog <file> [--json]`: parse and replay a binary TCG event log.
  * Exit 0 when the log parses (findings such as digest mismatches are printed, not fatal),
- * 2 when the input is unusable (unreadable file, malformed structure: the message names it).
+ * 2 when the input is unusable (unreadable file, malformed structure: the message names it; main reports it).
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ParseError } from '../../util/errors.ts';
+import { CliError } from '../output.ts';
 import { toHex } from '../../util/encoding.ts';
 import {
   checkDigestConsistencyDetailed,
@@ -17,8 +18,6 @@ import {
   type EventLog,
   type ReplayResult,
 } from '../../eventlog/index.ts';
-
-const EXIT_UNUSABLE = 2;
 
 function pad(s: string, n: number): string {
   return s.length >= n ? s : s + ' '.repeat(n - s.length);
@@ -74,18 +73,14 @@ export function registerEventlog(program: Command, setExit: (code: number) => vo
       try {
         bytes = new Uint8Array(readFileSync(file));
       } catch (err) {
-        process.stderr.write(`bootgate eventlog: cannot read ${file}: ${err instanceof Error ? err.message : String(err)}\n`);
-        setExit(EXIT_UNUSABLE);
-        return;
+        throw new CliError('file_unreadable', `cannot read ${file}: ${err instanceof Error ? err.message : String(err)}`);
       }
       let log: EventLog;
       try {
         log = parseEventLog(bytes);
       } catch (err) {
         if (!(err instanceof ParseError)) throw err;
-        process.stderr.write(`bootgate eventlog: ${file} is not a usable TCG event log: ${err.message}\n`);
-        setExit(EXIT_UNUSABLE);
-        return;
+        throw new CliError('malformed_event_log', `${file} is not a usable TCG event log: ${err.message}`);
       }
       const replay = replayEventLog(log);
       const consistency = checkDigestConsistencyDetailed(log);

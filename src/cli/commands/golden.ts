@@ -11,16 +11,10 @@ import { learnProfile } from '../../golden/learn.ts';
 import { loadProfileFile, profileId } from '../../golden/load.ts';
 import { mergeProfiles } from '../../golden/merge.ts';
 import { isHashAlg } from '../../tpm/alg.ts';
-import { ParseError } from '../../util/errors.ts';
+import { CliError } from '../output.ts';
 
-const EXIT_UNUSABLE = 2;
 /** The learned profile fails its own log: nothing is written. */
 const EXIT_PROOF_FAILED = 1;
-
-function fail(setExit: (code: number) => void, msg: string): void {
-  process.stderr.write(`bootgate golden: ${msg}\n`);
-  setExit(EXIT_UNUSABLE);
-}
 
 export function registerGolden(program: Command, setExit: (code: number) => void): void {
   const golden = program.command('golden').description('Golden measurement profiles');
@@ -29,67 +23,75 @@ export function registerGolden(program: Command, setExit: (code: number) => void
     .command('learn')
     .description('Write a golden profile learned from a known-good event log')
     .requiredOption('--eventlog <file>', 'binary event log (binary_bios_measurements)')
-    .requiredOption('--name <name>', 'profile name')
+    .option('--name <name>', 'profile name (required without --merge; with --merge it must be the merged profile\'s name)')
     .option('--version <version>', 'profile version (default 1, or the merged profile version bumped)')
     .option('--bank <bank>', 'bank to appraise (default sha256 when the log carries it)')
     .option('--out <file>', 'write the profile here instead of stdout')
     .option('--merge <profile>', 'merge the learned digests into this existing profile (same name, version bumped)')
-    .action((opts: { eventlog: string; name: string; version?: string; bank?: string; out?: string; merge?: string }) => {
-      try {
-        if (opts.bank !== undefined && !isHashAlg(opts.bank)) return fail(setExit, `unknown bank ${opts.bank}`);
-        const bytes = new Uint8Array(readFileSync(opts.eventlog));
-        const log = parseEventLog(bytes);
-        const replay = replayEventLog(log);
-        let profile = learnProfile(log, replay, {
-          name: opts.name,
-          ...(opts.version !== undefined ? { version: opts.version } : {}),
-          ...(opts.bank !== undefined && isHashAlg(opts.bank) ? { bank: opts.bank } : {}),
-        });
-        if (opts.merge !== undefined) {
-          const existing = loadProfileFile(opts.merge);
-          profile = mergeProfiles(existing, { ...profile, name: existing.name });
-          if (opts.version !== undefined) profile = { ...profile, version: opts.version };
-        }
-        // Prove the profile before writing it: appraised against the log it was learned from, it must pass.
-        const proof = appraiseEvidence({ eventLog: log, profiles: [profile] });
-        if (proof.verdict !== 'pass') {
-          process.stderr.write(`bootgate golden: refusing to write ${profileId(profile)}: it fails the log it was learned from (${opts.eventlog}):\n`);
-          for (const f of proof.failures) process.stderr.write(`  ${f.code}: ${f.message}\n`);
-          setExit(EXIT_PROOF_FAILED);
-          return;
-        }
-        for (const u of proof.unverifiedData ?? []) {
-          process.stderr.write(`note: PCR ${u.pcr} event ${u.eventIndex} (${u.eventType}): its data is unverified${u.knownDeviation !== undefined ? ` (known deviation ${u.knownDeviation})` : ''}, so the profile does not rely on it\n`);
-        }
-        const text = `${JSON.stringify(profile, null, 2)}\n`;
-        if (opts.out !== undefined) {
-          writeFileSync(opts.out, text);
-          process.stderr.write(`wrote ${profileId(profile)} (${profile.bank}, PCRs ${profile.pcrs.join(',')}) to ${opts.out}\n`);
-        } else process.stdout.write(text);
-        setExit(0);
-      } catch (e) {
-        if (e instanceof ParseError || e instanceof ProfileError) return fail(setExit, e.message);
-        if (e instanceof Error && 'code' in e) return fail(setExit, e.message); // file system errors
-        throw e;
+    .option('--json', 'with --out, print what was written as JSON; errors as {"error": {"code", "message"}}')
+    .action((opts: { eventlog: string; name?: string; version?: string; bank?: string; out?: string; merge?: string; json?: boolean }) => {
+      if (opts.bank !== undefined && !isHashAlg(opts.bank)) throw new CliError('usage_error', `unknown bank ${opts.bank}`);
+      // A merge keeps the merged profile's name; a different --name is refused rather than ignored.
+      const existing = opts.merge !== undefined ? loadProfileFile(opts.merge) : undefined;
+      const name = opts.name ?? existing?.name;
+      if (name === undefined) throw new CliError('usage_error', "required option '--name <name>' not specified");
+      if (existing !== undefined && name !== existing.name) {
+        throw new CliError(
+          'name_mismatch',
+          `--merge ${opts.merge} holds profile "${existing.name}", but --name is "${name}": a merge keeps the profile's name; leave out --name (or give "${existing.name}"), or learn "${name}" as a new profile without --merge`,
+        );
       }
+      const log = parseEventLog(new Uint8Array(readFileSync(opts.eventlog)));
+      const replay = replayEventLog(log);
+      let profile = learnProfile(log, replay, {
+        name,
+        ...(opts.version !== undefined ? { version: opts.version } : {}),
+        ...(opts.bank !== undefined && isHashAlg(opts.bank) ? { bank: opts.bank } : {}),
+      });
+      if (existing !== undefined) {
+        profile = mergeProfiles(existing, profile);
+        if (opts.version !== undefined) profile = { ...profile, version: opts.version };
+      }
+      // Prove the profile before writing it: appraised against the log it was learned from, it must pass.
+      const proof = appraiseEvidence({ eventLog: log, profiles: [profile] });
+      if (proof.verdict !== 'pass') {
+        throw new CliError(
+          'profile_fails_own_log',
+          `refusing to write ${profileId(profile)}: it fails the log it was learned from (${opts.eventlog}):\n${proof.failures.map((f) => `  ${f.code}: ${f.message}`).join('\n')}`,
+          EXIT_PROOF_FAILED,
+        );
+      }
+      for (const u of proof.unverifiedData ?? []) {
+        process.stderr.write(`note: PCR ${u.pcr} event ${u.eventIndex} (${u.eventType}): its data is unverified${u.knownDeviation !== undefined ? ` (known deviation ${u.knownDeviation})` : ''}, so the profile does not rely on it\n`);
+      }
+      const text = `${JSON.stringify(profile, null, 2)}\n`;
+      if (opts.out !== undefined) {
+        writeFileSync(opts.out, text);
+        process.stderr.write(`wrote ${profileId(profile)} (${profile.bank}, PCRs ${profile.pcrs.join(',')}) to ${opts.out}\n`);
+        if (opts.json === true) process.stdout.write(`${JSON.stringify({ wrote: opts.out, profile: profileId(profile), bank: profile.bank, pcrs: profile.pcrs })}\n`);
+      } else process.stdout.write(text);
+      setExit(0);
     });
 
   golden
     .command('check')
     .description('Validate golden profile files')
     .argument('<files...>', 'profile JSON files')
-    .action((files: string[]) => {
-      let bad = false;
+    .option('--json', 'print {"files": [{"file", "profile"} or {"file", "error": {"code", "message"}}]}')
+    .action((files: string[], opts: { json?: boolean }) => {
+      const results: Array<{ file: string; profile?: string; error?: { code: string; message: string } }> = [];
       for (const f of files) {
         try {
           const p = loadProfileFile(f);
-          process.stdout.write(`${f}: ok (${profileId(p)})\n`);
+          results.push({ file: f, profile: profileId(p) });
+          if (opts.json !== true) process.stdout.write(`${f}: ok (${profileId(p)})\n`);
         } catch (e) {
           if (!(e instanceof ProfileError)) throw e;
-          bad = true;
+          results.push({ file: f, error: { code: 'invalid_profile', message: e.message } });
           process.stderr.write(`${e.message}\n`);
         }
       }
-      setExit(bad ? EXIT_UNUSABLE : 0);
+      if (opts.json === true) process.stdout.write(`${JSON.stringify({ files: results })}\n`);
+      setExit(results.some((r) => r.error !== undefined) ? 2 : 0);
     });
 }

@@ -21,7 +21,8 @@ import {
   verifyQuote,
 } from '../../tpm/index.ts';
 import { fromHex, toHex } from '../../util/encoding.ts';
-import { ParseError } from '../../util/errors.ts';
+import { ParseError, malformedCode } from '../../util/errors.ts';
+import { CliError } from '../output.ts';
 
 interface VerifyQuoteOptions {
   ak: string;
@@ -33,22 +34,20 @@ interface VerifyQuoteOptions {
   json?: boolean;
 }
 
-/** Input the command cannot use: reported with exit code 2. */
-class UnusableInput extends Error {}
-
 function readInput(file: string, what: string): Uint8Array {
   try {
     return new Uint8Array(readFileSync(file));
   } catch (err) {
-    throw new UnusableInput(`cannot read ${what} file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new CliError('file_unreadable', `cannot read ${what} file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
 }
 
+/** Input the command cannot use is reported (exit 2) with a code naming the file's structure. */
 function decode<T>(what: string, file: string, fn: () => T): T {
   try {
     return fn();
   } catch (err) {
-    if (err instanceof ParseError) throw new UnusableInput(`${what} ${file} is malformed: ${err.message}`);
+    if (err instanceof ParseError) throw new CliError(malformedCode(err), `${what} ${file} is malformed: ${err.message}`);
     throw err;
   }
 }
@@ -77,7 +76,7 @@ export interface VerifyQuoteReport {
 
 export function runVerifyQuote(opts: VerifyQuoteOptions): VerifyQuoteReport {
   const nonce = fromHex(opts.nonce);
-  if (nonce === null) throw new UnusableInput(`--nonce "${opts.nonce}" is not hex (an even number of hex digits, "" for empty extraData)`);
+  if (nonce === null) throw new CliError('invalid_nonce', `--nonce "${opts.nonce}" is not hex (an even number of hex digits, "" for empty extraData)`);
   const akPub: TPMT_PUBLIC = decode('AK public area', opts.ak, () => parsePublic(readInput(opts.ak, 'AK')));
   const quoteBytes = readInput(opts.quote, 'quote');
   const sigBytes = readInput(opts.signature, 'signature');
@@ -178,15 +177,8 @@ export function registerVerifyQuote(program: Command, setExit: (code: number) =>
     .option('--eventlog <file>', 'binary event log to replay; quoted PCRs it covers must equal its replay')
     .option('--json', 'print a structured result')
     .action((opts: VerifyQuoteOptions) => {
-      try {
-        const report = runVerifyQuote(opts);
-        process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : humanReport(report));
-        setExit(report.valid ? 0 : 1);
-      } catch (err) {
-        if (!(err instanceof UnusableInput)) throw err;
-        if (opts.json) process.stdout.write(`${JSON.stringify({ valid: false, error: { code: 'unusable_input', message: err.message } }, null, 2)}\n`);
-        process.stderr.write(`bootgate verify-quote: ${err.message}\n`);
-        setExit(2);
-      }
+      const report = runVerifyQuote(opts);
+      process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : humanReport(report));
+      setExit(report.valid ? 0 : 1);
     });
 }
