@@ -9,6 +9,7 @@ import { hostRoutes } from './routes/hosts.ts';
 import { goldenRoutes } from './routes/golden.ts';
 import { keyRoutes } from './routes/keys.ts';
 import { fleetRoutes } from './routes/fleet.ts';
+import { uiAssets } from './routes/ui.ts';
 
 /** `extraRoutes`: routers of other modules (key broker, trust events), mounted after the core routes. */
 export function createApp(ctx: AppContext, extraRoutes: Router[] = []): Express {
@@ -26,6 +27,8 @@ export function createApp(ctx: AppContext, extraRoutes: Router[] = []): Express 
   app.use(keyRoutes(ctx));
   app.use(fleetRoutes(ctx));
   for (const r of extraRoutes) app.use(r);
+  // The dashboard: static files only; it calls the same public API as any other client.
+  app.use(uiAssets());
   app.use(notFound);
   app.use(errorHandler(ctx.log));
   return app;

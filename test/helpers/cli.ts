@@ -16,7 +16,7 @@ export interface CliRun {
   stderr: string;
 }
 
-/** `env` is added to this process's environment. */
+/** `env` is added to this process's environment for the child. */
 export function runBootgate(args: string[], env?: Record<string, string>): Promise<CliRun> {
   return new Promise((resolve) => {
     execFile(process.execPath, [BIN, ...args], { ...OPTIONS, ...(env ? { env: { ...process.env, ...env } } : {}) }, (err, stdout, stderr) => {
