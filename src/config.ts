@@ -36,6 +36,10 @@ export interface Config {
   bodyLimitBytes: number;
   /** Worker threads for the appraisal pipeline; 0 runs it on the event loop. */
   appraisalWorkers: number;
+  /** jwt: contract §3.4 claims; ear: EAT Attestation Results (docs/tokens.md). */
+  tokenFormat: 'jwt' | 'ear';
+  /** PEM files; both set: HTTPS only. */
+  tls: { certFile: string; keyFile: string } | undefined;
   /** Event logs kept per host beyond its latest and last passing appraisal's (which always stay). */
   evidenceKeepPerHost: number;
   /** Older event logs than this are dropped (same exceptions); 0 keeps them whatever their age. */
@@ -73,6 +77,9 @@ const EnvSchema = z.object({
   BOOTGATE_RATE_LIMIT: intVar(0, 1_000_000).default(600),
   BOOTGATE_BODY_LIMIT: intVar(1024, 64 * 1024 * 1024).default(4 * 1024 * 1024),
   BOOTGATE_APPRAISAL_WORKERS: intVar(0, 64).default(0),
+  BOOTGATE_TOKEN_FORMAT: z.enum(['jwt', 'ear']).default('jwt'),
+  BOOTGATE_TLS_CERT: nonEmpty.optional(),
+  BOOTGATE_TLS_KEY: nonEmpty.optional(),
   BOOTGATE_EVIDENCE_KEEP: intVar(0, 1_000_000).default(10),
   BOOTGATE_EVIDENCE_MAX_AGE: intVar(0, 100 * 365 * 86_400).default(30 * 86_400),
 });
@@ -112,6 +119,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.BOOTGATE_MASTER_KEY !== undefined && Buffer.from(e.BOOTGATE_MASTER_KEY, 'base64').length !== 32) {
     throw new ConfigError('BOOTGATE_MASTER_KEY: must be base64 of 32 bytes');
   }
+  if ((e.BOOTGATE_TLS_CERT === undefined) !== (e.BOOTGATE_TLS_KEY === undefined)) {
+    throw new ConfigError(`${e.BOOTGATE_TLS_CERT === undefined ? 'BOOTGATE_TLS_CERT' : 'BOOTGATE_TLS_KEY'}: must be set too: HTTPS needs both the certificate and the key`);
+  }
   return {
     port: e.BOOTGATE_PORT,
     host: e.BOOTGATE_HOST,
@@ -128,6 +138,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimitPerMinute: e.BOOTGATE_RATE_LIMIT,
     bodyLimitBytes: e.BOOTGATE_BODY_LIMIT,
     appraisalWorkers: e.BOOTGATE_APPRAISAL_WORKERS,
+    tokenFormat: e.BOOTGATE_TOKEN_FORMAT,
+    tls: e.BOOTGATE_TLS_CERT !== undefined && e.BOOTGATE_TLS_KEY !== undefined ? { certFile: resolve(e.BOOTGATE_TLS_CERT), keyFile: resolve(e.BOOTGATE_TLS_KEY) } : undefined,
     evidenceKeepPerHost: e.BOOTGATE_EVIDENCE_KEEP,
     evidenceMaxAgeSeconds: e.BOOTGATE_EVIDENCE_MAX_AGE,
   };

@@ -3,6 +3,7 @@
  * server. startService() is what `bootgate serve` runs and what the tests start on a free port.
  */
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,6 +21,7 @@ import type { CoreDependencies } from './attestation/ports.ts';
 import { coreDependencies } from './attestation/dependencies.ts';
 import { AppraisalPool } from './attestation/appraisal-pool.ts';
 import { ApiKeyring } from './http/auth.ts';
+import { loadTlsMaterial } from './http/tls.ts';
 import { Metrics } from './http/metrics.ts';
 import { RateLimiter } from './http/rate-limit.ts';
 import { createApp } from './http/app.ts';
@@ -58,7 +60,7 @@ export interface ServiceOptions {
 }
 
 export interface RunningService {
-  /** http://HOST:PORT as actually bound. */
+  /** http://HOST:PORT (https:// with TLS) as actually bound. */
   url: string;
   port: number;
   /** The generated admin key's file when BOOTGATE_API_KEYS is unset. */
@@ -87,8 +89,8 @@ export function ensureAdminKey(dataDir: string): { key: string; file: string; ge
   return { key, file, generated: true };
 }
 
-function urlOf(host: string, port: number): string {
-  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+function urlOf(scheme: 'http' | 'https', host: string, port: number): string {
+  return `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
 const PRUNE_INTERVAL_MS = 10 * 60 * 1000;
@@ -113,6 +115,8 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     adminKeyGenerated = admin.generated;
   }
 
+  // Before anything is opened: bad TLS files stop start-up with a message naming the variable.
+  const tls = config.tls ? loadTlsMaterial(config.tls.certFile, config.tls.keyFile) : undefined;
   let core = options.core ?? coreDependencies(config.ekRoots);
   // Before the database: a bad master key must stop start-up without touching anything.
   const masterKey = loadMasterKey({ dataDir: config.dataDir, env: config.masterKey ? { BOOTGATE_MASTER_KEY: config.masterKey } : {} });
@@ -137,6 +141,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       log.warn({ dir: config.goldenDir }, 'golden profile directory not found; only profiles stored through the API are available');
     }
     let issuer = config.issuer ?? '';
+    let listeningUrl: string | undefined;
     const evidence = new EvidenceLogs(store);
     const changes = new ChangeTracker(store, profiles, evidence, log);
     const context: AppContext = {
@@ -156,6 +161,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
           nonceTtlSeconds: config.nonceTtlSeconds,
           tokenTtlSeconds: config.tokenTtlSeconds,
           issuer: () => issuer,
+          tokenFormat: config.tokenFormat,
           ...(options.onAppraised ? { onAppraised: options.onAppraised } : {}),
           driftEntry: (record, baseline) => changes.driftEntry(record, baseline),
         },
@@ -167,7 +173,13 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       log,
       limiter: new RateLimiter(config.rateLimitPerMinute),
       now,
+      serverUrl: () => listeningUrl,
     };
+    metrics.countHostsWith(async () => {
+      const counts = { trusted: 0, untrusted: 0, unknown: 0, expired: 0 };
+      for (const h of await context.hosts.list(now())) counts[h.trust.status]++;
+      return counts;
+    });
     const webhooks = await WebhookRegistry.open(config.dataDir);
     dispatcher = new WebhookDispatcher(webhooks, {
       onDelivery: (r) => {
@@ -189,13 +201,14 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
         masterKey: masterKey.key,
         trustOf: (hostId) => context.hosts.trustStatus(hostId, now()),
         onTrustEvent: (e) => hub.publish(e),
+        onRelease: (outcome, code) => metrics.releases.inc({ outcome, code }),
         now,
         jsonBody,
       }),
       createEventsRouter({ store, hub, requireRole: roleCheck, webhooks, jsonBody }),
     ];
     const app = createApp(context, extraRoutes);
-    const srv = createServer(app);
+    const srv: Server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, app) : createServer(app);
     server = srv;
     // Slow clients must not pin connections forever.
     srv.requestTimeout = 30_000;
@@ -208,7 +221,8 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       });
     });
     const port = (srv.address() as AddressInfo).port;
-    const url = urlOf(config.host, port);
+    const url = urlOf(tls ? 'https' : 'http', config.host, port);
+    listeningUrl = url;
     if (issuer === '') issuer = url;
 
     pruneTimer = setInterval(() => {

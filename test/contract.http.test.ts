@@ -31,17 +31,26 @@ describe('§3 every error body is {"error": {"code", "message"}}', () => {
   it.each([
     ['GET', '/nope'],
     ['GET', '/v1'],
-    ['GET', '/v1/enrollments'],
-    ['PATCH', '/v1/hosts/h1'],
-    ['POST', '/v1/hosts'],
-    ['GET', '/v1/hosts/h1/nonce'],
-    ['GET', '/v1/hosts/h1/attestations'],
-    ['DELETE', '/v1/golden'],
-    ['POST', '/v1/golden/x'],
-    ['PUT', '/.well-known/jwks.json'],
-    ['GET', '/v1/secrets/x/release'],
-  ])('%s %s (no such route or method) is 404 in the error shape', async (method, path) => {
+    ['GET', '/v1/hosts/h1/nonce/x'],
+    ['DELETE', '/v1/secrets'],
+  ])('%s %s (no such route) is 404 in the error shape', async (method, path) => {
     expectErrorShape(await s.call(method, path, { key: s.adminKey }), 404, 'not_found');
+  });
+
+  it.each([
+    ['GET', '/v1/enrollments', 'OPTIONS, POST'],
+    ['PATCH', '/v1/hosts/h1', 'DELETE, GET, HEAD, OPTIONS, PUT'],
+    ['POST', '/v1/hosts', 'GET, HEAD, OPTIONS'],
+    ['GET', '/v1/hosts/h1/nonce', 'OPTIONS, POST'],
+    ['GET', '/v1/hosts/h1/attestations', 'OPTIONS, POST'],
+    ['DELETE', '/v1/golden', 'GET, HEAD, OPTIONS'],
+    ['POST', '/v1/golden/x', 'GET, HEAD, OPTIONS, PUT'],
+    ['PUT', '/.well-known/jwks.json', 'GET, HEAD, OPTIONS'],
+    ['GET', '/v1/secrets/x/release', 'OPTIONS, POST'],
+  ])('%s %s (a method the route lacks) is 405 in the error shape, with Allow (§8)', async (method, path, allow) => {
+    const r = await s.call(method, path, { key: s.adminKey });
+    expectErrorShape(r, 405, 'method_not_allowed');
+    expect(r.headers.get('allow')).toBe(allow);
   });
 
   it('a 403 names each role it would accept once', async () => {

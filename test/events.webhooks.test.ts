@@ -82,19 +82,25 @@ function putHook(id: string, body: unknown, headers: Record<string, string> = AD
   return fetch(`${api.url}/v1/webhooks/${id}`, { method: 'PUT', headers, body: JSON.stringify(body) });
 }
 
-function dispatcher(opts: ConstructorParameters<typeof WebhookDispatcher>[1] = {}): { d: WebhookDispatcher; reports: DeliveryReport[]; sleeps: number[] } {
+/** Reports each attempt and when it happened (the backoff is real: the tests use short delays). */
+function dispatcher(opts: ConstructorParameters<typeof WebhookDispatcher>[1] = {}): { d: WebhookDispatcher; reports: DeliveryReport[]; at: Map<DeliveryReport, number> } {
   const reports: DeliveryReport[] = [];
-  const sleeps: number[] = [];
+  const at = new Map<DeliveryReport, number>();
   const d = new WebhookDispatcher(registry, {
-    onDelivery: (r) => reports.push(r),
-    // Record the backoff instead of waiting it out: the schedule is asserted, not timed.
-    sleep: async (ms) => {
-      sleeps.push(ms);
-    },
     ...opts,
+    onDelivery: (r) => {
+      reports.push(r);
+      at.set(r, performance.now());
+      opts.onDelivery?.(r);
+    },
   });
   cleanups.push(d.attach(hub), () => d.close());
-  return { d, reports, sleeps };
+  return { d, reports, at };
+}
+
+/** The waits between consecutive attempts at one webhook, in ms. */
+function gaps(reports: DeliveryReport[], at: Map<DeliveryReport, number>): number[] {
+  return reports.slice(1).map((r, i) => at.get(r)! - at.get(reports[i]!)!);
 }
 
 describe('webhook admin API', () => {
@@ -166,7 +172,7 @@ describe('webhook delivery', () => {
     const rx = await receiver([500, 503]);
     cleanups.push(rx.close);
     await putHook('flaky', { url: rx.url, secret: toBase64(SECRET) });
-    const { d, reports, sleeps } = dispatcher({ baseDelayMs: 100, maxAttempts: 5 });
+    const { d, reports, at } = dispatcher({ baseDelayMs: 100, maxAttempts: 5 });
     await store.appendTrustEvent({ hostId: 'h1', kind: 'revoked', at: '2026-11-23T18:00:00.000Z' });
     await d.idle();
     expect(reports.map((r) => [r.attempt, r.ok, r.status, r.retryInMs])).toEqual([
@@ -174,7 +180,10 @@ describe('webhook delivery', () => {
       [2, false, 503, 200],
       [3, true, 200, undefined],
     ]);
-    expect(sleeps).toEqual([100, 200]);
+    // Each retry waited at least the delay it announced.
+    const waited = gaps(reports, at);
+    expect(waited[0]).toBeGreaterThanOrEqual(95);
+    expect(waited[1]).toBeGreaterThanOrEqual(195);
     expect(rx.got).toHaveLength(3);
     // Every attempt carries the same body and a valid signature.
     expect(new Set(rx.got.map((g) => g.body.toString()))).toHaveProperty('size', 1);
@@ -186,7 +195,7 @@ describe('webhook delivery', () => {
     cleanups.push(rx.close);
     await putHook('down', { url: rx.url, secret: toBase64(SECRET) });
     await putHook('gone', { url: 'http://127.0.0.1:1/hook', secret: toBase64(SECRET) });
-    const { d, reports, sleeps } = dispatcher({ baseDelayMs: 100, maxDelayMs: 300, maxAttempts: 4 });
+    const { d, reports, at } = dispatcher({ baseDelayMs: 100, maxDelayMs: 300, maxAttempts: 4 });
     await store.appendTrustEvent({ hostId: 'h1', kind: 'expired', at: '2026-11-23T18:00:00.000Z' });
     await d.idle();
     const down = reports.filter((r) => r.webhookId === 'down');
@@ -200,7 +209,9 @@ describe('webhook delivery', () => {
     const gone = reports.filter((r) => r.webhookId === 'gone');
     expect(gone).toHaveLength(4);
     expect(gone.every((r) => !r.ok && r.error === 'connection failed')).toBe(true);
-    expect(sleeps.sort((a, b) => a - b)).toEqual([100, 100, 200, 200, 300, 300]);
+    expect(gone.map((r) => r.retryInMs)).toEqual([100, 200, 300, undefined]);
+    const waited = gaps(down, at);
+    for (const [i, min] of [100, 200, 300].entries()) expect(waited[i]).toBeGreaterThanOrEqual(min - 5);
   });
 
   it('stops retrying a webhook deleted while it was backing off', async () => {
@@ -210,9 +221,7 @@ describe('webhook delivery', () => {
     const { d, reports } = dispatcher({
       baseDelayMs: 100,
       maxAttempts: 5,
-      sleep: async () => {
-        await registry.delete('temp');
-      },
+      onDelivery: () => void registry.delete('temp'),
     });
     await store.appendTrustEvent({ hostId: 'h1', kind: 'trusted', at: '2026-11-23T18:00:00.000Z' });
     await d.idle();

@@ -16,7 +16,7 @@ import {
   DriftAcceptancesResponseSchema,
   DriftListResponseSchema,
   HostListResponseSchema,
-} from '../src/http/schemas.ts';
+} from '../src/http/response-schemas.ts';
 import { startTestServer, SIM_PROFILE, type TestServer } from './helpers/server.ts';
 
 let s: TestServer;

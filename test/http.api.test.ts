@@ -196,7 +196,7 @@ describe('strict JSON bodies', () => {
 describe('routes and headers', () => {
   it('answers unknown routes with 404 in the error shape', async () => {
     expectError(await s.call('GET', '/nope'), 404, 'not_found');
-    expectError(await s.call('DELETE', '/v1/enrollments'), 404, 'not_found');
+    expectError(await s.call('DELETE', '/v1/enrollments/x/y/z'), 404, 'not_found');
   });
 
   it('echoes a sane X-Request-Id and replaces a hostile one', async () => {

@@ -100,6 +100,10 @@ describe('logs at trace level', () => {
 
     const logs = logLines.join('');
     expect(logLines.length).toBeGreaterThan(10);
+    // The access log (pino-http) names the route pattern, status and request id, and no headers.
+    const access = logs.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>).filter((j) => j.msg === 'request');
+    expect(access.some((j) => j.method === 'POST' && j.route === '/v1/hosts/:hostId/attestations' && j.status === 200 && typeof j.reqId === 'string')).toBe(true);
+    expect(access.every((j) => j.req === undefined && j.res === undefined && j.headers === undefined)).toBe(true);
     for (const k of Object.values(keys)) wire.add(k);
     wire.add(secretValue);
     // Identifiers and timestamps may be logged (appraisal ids, host ids); everything else may not.

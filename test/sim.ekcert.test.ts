@@ -2,7 +2,7 @@
 import { X509Certificate as NodeX509 } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { x509 } from '../src/util/x509.ts';
+import { x509 } from './helpers/x509.ts';
 
 const DEV_ROOT = new URL('../tpm-sim/ca/dev-root.crt.pem', import.meta.url).pathname;
 import { validateEkCertificate } from '../src/enrollment/ek-chain.ts';

@@ -7,7 +7,7 @@ import type { CoreDependencies, LoadedProfile } from './ports.ts';
 import { appraiseSync, newLogCache } from './appraise-core.ts';
 
 function loaded(p: GoldenProfile): LoadedProfile {
-  return { name: p.name, version: p.version, parsed: p };
+  return { name: p.name, version: p.version, pcrs: p.pcrs, parsed: p };
 }
 
 /** `ekRootsPath` undefined: the shipped manufacturer roots. Throws at start-up for a bad roots path. */

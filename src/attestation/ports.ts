@@ -34,6 +34,8 @@ export interface ClockInfo {
 export interface LoadedProfile {
   name: string;
   version: string;
+  /** The PCRs the profile appraises (what an EAR can vouch for). */
+  pcrs?: readonly number[];
   /** The core's parsed representation, handed back to the appraiser untouched. */
   parsed: unknown;
 }

@@ -12,7 +12,9 @@ import { parsePublic, verifyQuote } from '../tpm/index.ts';
 import { ApiError, ParseError, malformedCode } from '../util/errors.ts';
 import { fromBase64, toBase64, toHex } from '../util/encoding.ts';
 import type { SigningKeyring } from '../token/keys.ts';
-import { issueAttestationToken } from '../token/attestation-token.ts';
+import { issueAttestationToken, type TokenFormat } from '../token/attestation-token.ts';
+import { trustworthinessVector } from '../token/ear.ts';
+import { packageVersion } from '../util/package-root.ts';
 import type { Metrics } from '../http/metrics.ts';
 import { bindKey, type BoundKey } from './binding-key.ts';
 import type { AppraiseOutput, ClockInfo, CoreDependencies } from './ports.ts';
@@ -62,6 +64,8 @@ export interface AttestationSettings {
   tokenTtlSeconds: number;
   /** `iss` of tokens, known once the server listens. */
   issuer(): string;
+  /** BOOTGATE_TOKEN_FORMAT (default jwt). */
+  tokenFormat?: TokenFormat;
   /** Called after each appraisal is stored with its stage timings, `store` included (benchmarks). */
   onAppraised?: (timings: Readonly<Record<string, number>>) => void;
   /** The drift entry of a counted failure, from its record and the host's last passing appraisal (src/fleet/changes.ts); never throws. */
@@ -69,6 +73,8 @@ export interface AttestationSettings {
 }
 
 const NONCE_BYTES = 32;
+/** ear.verifier-id build of EAR tokens: read once, not per token. */
+const VERIFIER_BUILD = `bootgate ${packageVersion()}`;
 
 const NONCE_FINDINGS: Record<Exclude<NonceOutcome, 'ok'>, Finding> = {
   used: { code: 'nonce_reused', message: 'the nonce was already presented once; every attestation needs a fresh nonce from POST /v1/hosts/{hostId}/nonce' },
@@ -206,7 +212,7 @@ export class AttestationService {
       t = performance.now();
       token = await issueAttestationToken(
         this.keyring,
-        { issuer: this.settings.issuer(), ttlSeconds: this.settings.tokenTtlSeconds, now },
+        { issuer: this.settings.issuer(), ttlSeconds: this.settings.tokenTtlSeconds, now, format: this.settings.tokenFormat ?? 'jwt', verifierBuild: VERIFIER_BUILD },
         {
           hostId,
           appraisalId,
@@ -214,6 +220,7 @@ export class AttestationService {
           akName: host.akName,
           pcrDigest: outcome.pcrDigest,
           ...(bound ? { bindingKeyThumbprint: bound.thumbprint } : {}),
+          ...(this.settings.tokenFormat === 'ear' ? { vector: trustworthinessVector(profiles.find((p) => `${p.name}@${p.version}` === outcome.profile)?.pcrs ?? [], failures) } : {}),
         },
       );
       timings.token = ms(t);

@@ -21,6 +21,8 @@ export interface BrokerDeps {
   /** Called after a trust event was appended (e.g. host revoked), to wake long-polls and webhooks. */
   onTrustEvent(e: TrustEventRecord): void;
   now(): Date;
+  /** Hears every release decision (metrics). */
+  onRelease?(outcome: 'released' | 'refused', code: string): void;
   /**
    * Body parser for the routes that take a JSON body (the service's strictJsonBody(limit)).
    * Omit only when the app already parses JSON for every route.

@@ -3,22 +3,17 @@
  * Validation, decisions and crypto live in policy.ts, release.ts, token-check.ts, binding-key.ts.
  */
 import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
-import { z } from 'zod';
 import { ApiError } from '../util/errors.ts';
 import { fromBase64, toBase64 } from '../util/encoding.ts';
 import type { BrokerDeps } from './deps.ts';
 import { sealSecret } from './envelope.ts';
-import { releasePolicySchema } from './policy.ts';
+import { IntrospectRequestSchema, MAX_SECRET_BYTES, PutSecretSchema, RevokeTokenSchema } from '../http/schemas.ts';
 import { releaseSecret } from './release.ts';
 import { checkAttestationToken } from './token-check.ts';
 
 export const SECRET_NAME_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 const HOST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
-/** Secrets are keys and passphrases, not files. */
-export const MAX_SECRET_BYTES = 64 * 1024;
-
-const putSecretSchema = z.object({ value: z.string().max(4 * Math.ceil(MAX_SECRET_BYTES / 3) + 4), policy: z.unknown() }).strict();
-const revokeTokenSchema = z.object({ jti: z.string().min(1).max(256) }).strict();
+export { MAX_SECRET_BYTES };
 
 function secretNameParam(req: Request): string {
   const name = req.params['name'];
@@ -71,25 +66,29 @@ export function createBrokerRouter(deps: BrokerDeps): Router {
 
   router.put('/v1/secrets/:name', admin, ...json, async (req, res) => {
     const name = secretNameParam(req);
-    const body = putSecretSchema.safeParse(bodyObject(req));
-    if (!body.success) throw new ApiError(400, 'invalid_request', 'send {"value": base64, "policy": {"hosts"?: [...], "profiles"?: [...]}}');
+    const body = PutSecretSchema.safeParse(bodyObject(req));
+    if (!body.success) {
+      const issue = body.error.issues[0];
+      // A policy problem has its own code: the operator's list is wrong, not the request's shape.
+      if (issue?.path[0] === 'policy') {
+        throw new ApiError(400, 'invalid_policy', issue.message);
+      }
+      throw new ApiError(400, 'invalid_request', 'send {"value": base64, "policy": {"hosts"?: [...], "profiles"?: [...]}}');
+    }
     const value = fromBase64(body.data.value);
     if (value === null || value.length === 0 || value.length > MAX_SECRET_BYTES) {
       throw new ApiError(400, 'invalid_request', `value must be base64 of 1 to ${MAX_SECRET_BYTES} bytes`);
     }
-    const policy = releasePolicySchema.safeParse(body.data.policy);
-    if (!policy.success) {
-      throw new ApiError(400, 'invalid_policy', policy.error.issues[0]?.message ?? 'invalid policy');
-    }
+    const policy = body.data.policy;
     const existed = (await deps.store.getSecret(name)) !== undefined;
     const updatedAt = deps.now().toISOString();
     try {
-      await deps.store.putSecret({ name, ciphertext: toBase64(sealSecret(deps.masterKey, name, value)), policy: policy.data, updatedAt });
+      await deps.store.putSecret({ name, ciphertext: toBase64(sealSecret(deps.masterKey, name, value)), policy, updatedAt });
     } finally {
       value.fill(0);
     }
     noStore(res);
-    res.status(existed ? 200 : 201).json({ name, policy: policy.data, updatedAt });
+    res.status(existed ? 200 : 201).json({ name, policy, updatedAt });
   });
 
   router.get('/v1/secrets/:name', admin, async (req, res) => {
@@ -104,6 +103,7 @@ export function createBrokerRouter(deps: BrokerDeps): Router {
     const body: unknown = req.body;
     const bindingJwk = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>)['jwk'] : undefined;
     const result = await releaseSecret({ token: bearerToken(req), secretName, bindingJwk, caller: callerOf(req), deps });
+    deps.onRelease?.(result.ok ? 'released' : 'refused', result.ok ? 'released' : result.code);
     noStore(res);
     if (!result.ok) {
       if (result.status === 401) res.set('WWW-Authenticate', 'Bearer realm="bootgate", error="invalid_token"');
@@ -118,7 +118,7 @@ export function createBrokerRouter(deps: BrokerDeps): Router {
   });
 
   router.post('/v1/tokens/revoke', admin, ...json, async (req, res) => {
-    const body = revokeTokenSchema.safeParse(bodyObject(req));
+    const body = RevokeTokenSchema.safeParse(bodyObject(req));
     if (!body.success) throw new ApiError(400, 'invalid_request', 'send {"jti": "<token id>"}');
     const at = deps.now();
     await deps.store.revokeToken(body.data.jti, null, at, null);
@@ -151,9 +151,9 @@ export function createBrokerRouter(deps: BrokerDeps): Router {
 
   // RFC 7662 allows form-encoded requests; body-parser leaves an already parsed body alone.
   router.post('/v1/tokens/introspect', deps.requireRole('broker', 'admin'), ...formOrJson(json), async (req, res) => {
-    const body: unknown = req.body;
-    const token = typeof body === 'object' && body !== null ? (body as Record<string, unknown>)['token'] : undefined;
-    if (typeof token !== 'string' || token === '') throw new ApiError(400, 'invalid_request', 'send the token as {"token": "..."} or form field token');
+    const parsed = IntrospectRequestSchema.safeParse(req.body);
+    if (!parsed.success) throw new ApiError(400, 'invalid_request', 'send the token as {"token": "..."} or form field token');
+    const token = parsed.data.token;
     noStore(res);
     const check = await checkAttestationToken(token, deps);
     if (!check.ok) {

@@ -18,6 +18,7 @@ import {
 } from 'jose';
 import { z } from 'zod';
 import type { Store } from '../store/types.ts';
+import { EAR_PROFILE, claimsFromEar } from '../token/ear.ts';
 
 /** Clock skew accepted on exp/nbf/iat, in seconds. Kept small: tokens live minutes, not hours. */
 export const TOKEN_CLOCK_TOLERANCE_S = 5;
@@ -84,7 +85,10 @@ function refuse(status: 401 | 403, code: TokenRefusalCode, reason: string, subje
 
 function subjectOf(payload: JWTPayload | undefined): TokenSubject {
   const str = (v: unknown): string | null => (typeof v === 'string' && v.length <= 256 ? v : null);
-  return { hostId: str(payload?.sub), tokenId: str(payload?.jti), appraisalId: str(payload?.['appraisal']) };
+  // An EAR keeps the appraisal id in its bootgate extension.
+  const ext = payload?.['bootgate'];
+  const appraisal = payload?.['appraisal'] ?? (typeof ext === 'object' && ext !== null ? (ext as Record<string, unknown>)['appraisal'] : undefined);
+  return { hostId: str(payload?.sub), tokenId: str(payload?.jti), appraisalId: str(appraisal) };
 }
 
 /** Keep only public members: a private key in the key source must never be used as a verifier key. */
@@ -127,7 +131,15 @@ export async function checkAttestationToken(token: string | undefined, deps: Tok
   if (typeof payload.iat === 'number' && payload.iat > nowS + TOKEN_CLOCK_TOLERANCE_S) {
     return refuse(401, 'token_not_yet_valid', 'the token was issued in the future', subjectOf(payload));
   }
-  const parsed = claimsSchema.safeParse(payload);
+  // An EAR (BOOTGATE_TOKEN_FORMAT=ear) carries the same claims in its bootgate extension.
+  let flat: Record<string, unknown> = payload;
+  if (payload['eat_profile'] !== undefined) {
+    if (payload['eat_profile'] !== EAR_PROFILE) return refuse(401, 'token_malformed', 'the token has an unknown eat_profile', subjectOf(payload));
+    const ear = claimsFromEar(payload);
+    if (!ear.ok) return refuse(403, 'host_untrusted', ear.reason, subjectOf(payload));
+    flat = ear.claims;
+  }
+  const parsed = claimsSchema.safeParse(flat);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     return refuse(401, 'token_malformed', `claim ${issue?.path.join('.') || '(root)'} is missing or invalid`, subjectOf(payload));

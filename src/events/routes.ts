@@ -3,17 +3,21 @@
  * Documented in README.md.
  */
 import express, { type Request, type RequestHandler, type Router } from 'express';
-import { z } from 'zod';
 import type { Store } from '../store/types.ts';
 import { ApiError } from '../util/errors.ts';
 import type { TrustEventHub } from './hub.ts';
 import { pollTrustEvents } from './long-poll.ts';
-import { WEBHOOK_ID_RE, webhookSecretSchema, webhookUrlSchema, type WebhookRegistry } from './webhooks/registry.ts';
+import { WEBHOOK_ID_RE, type WebhookRegistry } from './webhooks/registry.ts';
+import {
+  DEFAULT_EVENT_LIMIT,
+  DEFAULT_POLL_TIMEOUT_S,
+  MAX_EVENT_LIMIT,
+  MAX_POLL_TIMEOUT_S,
+  PollQuerySchema,
+  PutWebhookSchema,
+} from '../http/schemas.ts';
 
-export const DEFAULT_POLL_TIMEOUT_S = 25;
-export const MAX_POLL_TIMEOUT_S = 60;
-export const DEFAULT_EVENT_LIMIT = 100;
-export const MAX_EVENT_LIMIT = 1000;
+export { DEFAULT_EVENT_LIMIT, DEFAULT_POLL_TIMEOUT_S, MAX_EVENT_LIMIT, MAX_POLL_TIMEOUT_S };
 
 export interface EventsDeps {
   store: Pick<Store, 'trustEventsAfter'>;
@@ -29,23 +33,6 @@ export interface EventsDeps {
   jsonBody?: RequestHandler[];
 }
 
-const uint = (max: number) =>
-  z
-    .string()
-    .regex(/^\d{1,15}$/)
-    .transform(Number)
-    .refine((n) => n <= max);
-
-const pollQuerySchema = z.object({
-  after: uint(Number.MAX_SAFE_INTEGER).optional(),
-  timeout: uint(MAX_POLL_TIMEOUT_S).optional(),
-  limit: uint(MAX_EVENT_LIMIT)
-    .refine((n) => n >= 1)
-    .optional(),
-});
-
-const putWebhookSchema = z.object({ url: webhookUrlSchema, secret: webhookSecretSchema }).strict();
-
 function webhookIdParam(req: Request): string {
   const id = req.params['id'];
   if (typeof id !== 'string' || !WEBHOOK_ID_RE.test(id)) throw new ApiError(400, 'invalid_request', 'webhook ids are 1-128 characters from [A-Za-z0-9._:-]');
@@ -57,7 +44,7 @@ export function createEventsRouter(deps: EventsDeps): Router {
   const maxWaiters = deps.maxWaiters ?? 1000;
 
   router.get('/v1/events', deps.requireRole('scheduler', 'admin'), async (req, res) => {
-    const q = pollQuerySchema.safeParse(req.query);
+    const q = PollQuerySchema.safeParse(req.query);
     if (!q.success) {
       throw new ApiError(400, 'invalid_request', `after is a sequence number >= 0, timeout 0-${MAX_POLL_TIMEOUT_S} seconds, limit 1-${MAX_EVENT_LIMIT}`);
     }
@@ -91,7 +78,7 @@ export function createEventsRouter(deps: EventsDeps): Router {
 
   router.put('/v1/webhooks/:id', admin, ...(deps.jsonBody ?? []), async (req, res) => {
     const id = webhookIdParam(req);
-    const body = putWebhookSchema.safeParse(req.body);
+    const body = PutWebhookSchema.safeParse(req.body);
     if (!body.success) throw new ApiError(400, 'invalid_request', body.error.issues[0]?.message ?? 'send {"url": "https://...", "secret": base64}');
     const updatedAt = new Date().toISOString();
     let outcome: 'created' | 'updated';

@@ -8,6 +8,8 @@ import { enrollmentRoutes } from './routes/enrollments.ts';
 import { hostRoutes } from './routes/hosts.ts';
 import { goldenRoutes } from './routes/golden.ts';
 import { keyRoutes } from './routes/keys.ts';
+import { docsAssets, docsRoutes } from './routes/docs.ts';
+import { methodNotAllowed } from './route-table.ts';
 import { fleetRoutes } from './routes/fleet.ts';
 import { uiAssets } from './routes/ui.ts';
 
@@ -27,8 +29,11 @@ export function createApp(ctx: AppContext, extraRoutes: Router[] = []): Express 
   app.use(keyRoutes(ctx));
   app.use(fleetRoutes(ctx));
   for (const r of extraRoutes) app.use(r);
+  app.use(docsRoutes(() => ctx.serverUrl?.()));
+  app.use('/docs', docsAssets());
   // The dashboard: static files only; it calls the same public API as any other client.
   app.use(uiAssets());
+  app.use(methodNotAllowed(app));
   app.use(notFound);
   app.use(errorHandler(ctx.log));
   return app;

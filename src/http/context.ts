@@ -30,4 +30,6 @@ export interface AppContext {
   /** Per client address and per host on nonce, attestation and enrollment routes. */
   limiter: RateLimiter;
   now(): Date;
+  /** The URL the service listens on, once it does (the OpenAPI document's server). */
+  serverUrl?: () => string | undefined;
 }

@@ -1,5 +1,6 @@
 /** Prometheus metrics, one registry per app so several services in one process never collide. */
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { TRUST_STATUSES, type TrustStatus } from '../attestation/trust.ts';
 
 export class Metrics {
   readonly registry = new Registry();
@@ -9,6 +10,8 @@ export class Metrics {
   readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
   readonly storeSyncDuration: Histogram;
   readonly logCache: Counter<'result'>;
+  readonly releases: Counter<'outcome' | 'code'>;
+  private countHosts: (() => Promise<Record<TrustStatus, number>>) | undefined;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -51,6 +54,30 @@ export class Metrics {
       buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
       registers,
     });
+    this.releases = new Counter({
+      name: 'bootgate_releases_total',
+      help: 'Key release requests, by outcome (released, refused) and code (released, or the refusal code)',
+      labelNames: ['outcome', 'code'],
+      registers,
+    });
+    // Counted at scrape time from the store, so every replica reports the whole fleet.
+    const metrics = this;
+    new Gauge({
+      name: 'bootgate_hosts',
+      help: 'Enrolled hosts by trust status (trusted, untrusted, unknown, expired)',
+      labelNames: ['trust'],
+      registers,
+      async collect() {
+        if (!metrics.countHosts) return;
+        const counts = await metrics.countHosts();
+        for (const trust of TRUST_STATUSES) this.set({ trust }, counts[trust]);
+      },
+    });
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'bootgate_' });
+  }
+
+  /** Where bootgate_hosts reads its counts from at each scrape. */
+  countHostsWith(count: () => Promise<Record<TrustStatus, number>>): void {
+    this.countHosts = count;
   }
 }

@@ -1,60 +1,49 @@
 /**
- * A token bucket per key (client address, host id) for the unauthenticated routes that cost work.
- * In memory: with several replicas each enforces its own share, which is enough against floods.
+ * Per-key request budgets (client address, host id) for the unauthenticated routes that cost work,
+ * with rate-limiter-flexible: `perMinute` requests per key in each 60-second window. In memory:
+ * with several replicas each enforces its own budget, which is enough against floods.
  */
+import { isIPv4, isIPv6 } from 'node:net';
 import type { Request, RequestHandler } from 'express';
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { ApiError } from '../util/errors.ts';
 
-interface Bucket {
-  tokens: number;
-  at: number;
+export class RateLimiter {
+  readonly limiter: RateLimiterMemory | undefined;
+
+  /** `perMinute` 0 disables. */
+  constructor(readonly perMinute: number) {
+    this.limiter = perMinute > 0 ? new RateLimiterMemory({ points: perMinute, duration: 60 }) : undefined;
+  }
 }
 
-const MAX_TRACKED = 100_000;
-
-export class RateLimiter {
-  private readonly buckets = new Map<string, Bucket>();
-  private readonly perMs: number;
-
-  constructor(
-    /** Sustained requests per minute; 0 disables. */
-    readonly perMinute: number,
-    /** Requests allowed at once before the rate applies. */
-    readonly burst: number = Math.max(1, Math.ceil(perMinute / 2)),
-  ) {
-    this.perMs = perMinute / 60_000;
-  }
-
-  take(key: string, now: number = Date.now()): boolean {
-    if (this.perMinute === 0) return true;
-    let b = this.buckets.get(key);
-    if (!b) {
-      if (this.buckets.size >= MAX_TRACKED) this.sweep(now);
-      b = { tokens: this.burst, at: now };
-      this.buckets.set(key, b);
-    }
-    b.tokens = Math.min(this.burst, b.tokens + (now - b.at) * this.perMs);
-    b.at = now;
-    if (b.tokens < 1) return false;
-    b.tokens -= 1;
-    return true;
-  }
-
-  /** Drops buckets that have refilled: they hold no information. */
-  private sweep(now: number): void {
-    for (const [k, b] of this.buckets) {
-      if (b.tokens + (now - b.at) * this.perMs >= this.burst) this.buckets.delete(k);
-    }
-    if (this.buckets.size >= MAX_TRACKED) this.buckets.clear();
-  }
+/**
+ * The client budget's key: the IPv4 address, or the IPv6 /64 (a host is given a whole /64, so
+ * its addresses are one client; per address, one host could mint budgets without end).
+ */
+export function clientKey(ip: string | undefined): string {
+  if (ip === undefined) return 'ip:unknown';
+  const mapped = ip.startsWith('::ffff:') ? ip.slice(7) : ip;
+  if (isIPv4(mapped)) return `ip:${mapped}`;
+  if (!isIPv6(ip)) return `ip:${ip.slice(0, 64)}`;
+  const [head = '', tail] = ip.split('::');
+  const h = head === '' ? [] : head.split(':');
+  const t = tail === undefined || tail === '' ? [] : tail.split(':');
+  const groups = tail === undefined ? h : [...h, ...Array<string>(Math.max(0, 8 - h.length - t.length)).fill('0'), ...t];
+  return `ip6:${groups.slice(0, 4).map((g) => Number.parseInt(g, 16).toString(16)).join(':')}`;
 }
 
 export function rateLimit(limiter: RateLimiter, keyOf: (req: Request) => string, what: string): RequestHandler {
+  const rl = limiter.limiter;
+  if (!rl) return (_req, _res, next) => next();
   return (req, res, next) => {
-    if (!limiter.take(keyOf(req))) {
-      res.setHeader('Retry-After', String(Math.max(1, Math.ceil(60 / Math.max(1, limiter.perMinute)))));
-      throw new ApiError(429, 'rate_limited', `too many requests for this ${what}; retry later`);
-    }
-    next();
+    rl.consume(keyOf(req)).then(
+      () => next(),
+      (refusal: unknown) => {
+        if (!(refusal instanceof RateLimiterRes)) return next(refusal);
+        res.setHeader('Retry-After', String(Math.max(1, Math.ceil(refusal.msBeforeNext / 1000))));
+        next(new ApiError(429, 'rate_limited', `too many requests for this ${what}; retry later`));
+      },
+    );
   };
 }

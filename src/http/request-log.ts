@@ -2,6 +2,11 @@
  * Request id, access log and latency metric, and the headers every answer carries. Logs the
  * method, route pattern, status and time, never headers or bodies (they carry API keys, tokens
  * and secrets).
+ *
+ * Kept instead of pino-http, which does the same job at three times the cost on the hot path:
+ * configured to log the same line (quiet request logger, custom success object), it takes 22 µs
+ * of CPU per request against 7 µs here (`npm run bench -- libraries`, medians of interleaved
+ * rounds), for a child logger and three listeners per request. The HTTP layer stays lean.
  */
 import { randomUUID } from 'node:crypto';
 import type { RequestHandler } from 'express';

@@ -1,40 +1,55 @@
-/** Request shapes of contract §3, strict: unknown fields are refused. */
+/**
+ * Request shapes of the HTTP API, strict: unknown fields are refused. The routes validate with
+ * these, and src/http/openapi/ documents them, so the document cannot drift from the code.
+ * `.meta({ id })` names a schema in the OpenAPI components.
+ */
 import { z } from 'zod';
-import { COMPONENTS } from '../appraisal/component.ts';
+import { releasePolicySchema } from '../broker/policy.ts';
+import { webhookSecretSchema, webhookUrlSchema } from '../events/webhooks/registry.ts';
+import { ProfileSchema } from '../golden/schema.ts';
 
 export const HOST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 export const PROFILE_NAME_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 /** Large enough for any event log (they run to a few hundred KB), bounded by the body limit anyway. */
-const b64 = z.string().max(64 * 1024 * 1024);
+const b64 = z.string().max(64 * 1024 * 1024).meta({ description: 'standard base64 (RFC 4648 §4, padded); base64url is accepted too', format: 'byte' });
 
 export const hostIdSchema = z.string().regex(HOST_ID_RE, 'hostId is 1-128 characters from [A-Za-z0-9._:-]');
 export const profileNameSchema = z.string().regex(PROFILE_NAME_RE, 'a profile name is 1-128 characters from [A-Za-z0-9._:-]');
 export const idSchema = z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'not a valid id');
 
-export const EnrollmentRequestSchema = z.strictObject({
-  hostId: hostIdSchema,
-  ekCert: b64.min(1),
-  ekPub: b64.min(1).optional(),
-  akPub: b64.min(1),
-  profiles: z.array(profileNameSchema).max(32).optional(),
-});
+export const EnrollmentRequestSchema = z
+  .strictObject({
+    hostId: hostIdSchema,
+    ekCert: b64.min(1).meta({ description: 'X.509 EK certificate, DER (base64) or PEM' }),
+    ekPub: b64.min(1).optional().meta({ description: 'TPM2B_PUBLIC of the EK (tpm2_createek -u)' }),
+    akPub: b64.min(1).meta({ description: 'TPM2B_PUBLIC of the AK (tpm2_createak -u); a bare TPMT_PUBLIC is accepted' }),
+    profiles: z.array(profileNameSchema).max(32).optional(),
+  })
+  .meta({ id: 'EnrollmentRequest' });
 
-export const ActivateRequestSchema = z.strictObject({ secret: b64.min(1) });
+export const ActivateRequestSchema = z
+  .strictObject({ secret: b64.min(1).meta({ description: 'the bytes tpm2_activatecredential -o wrote' }) })
+  .meta({ id: 'ActivateRequest' });
 
 const pcrIndex = z.string().regex(/^(?:[0-9]|1[0-9]|2[0-3])$/, 'PCR index must be 0-23');
 const pcrValue = z.string().regex(/^(?:[0-9a-fA-F]{2}){20,64}$/, 'PCR value must be hex');
 const pcrBank = z.partialRecord(pcrIndex, pcrValue);
+export const PcrValuesSchema = z
+  .partialRecord(z.enum(['sha1', 'sha256', 'sha384', 'sha512']), pcrBank)
+  .meta({ id: 'PcrValues', description: 'PCR values by bank and index, hex' });
 
-export const AttestationRequestSchema = z.strictObject({
-  nonce: b64.min(1),
-  quote: b64.min(1),
-  signature: b64.min(1),
-  eventLog: b64.min(1),
-  bindingKey: z.record(z.string(), z.unknown()).optional(),
-  pcrs: z.partialRecord(z.enum(['sha1', 'sha256', 'sha384', 'sha512']), pcrBank).optional(),
-});
+export const AttestationRequestSchema = z
+  .strictObject({
+    nonce: b64.min(1),
+    quote: b64.min(1).meta({ description: 'TPMS_ATTEST as signed (tpm2_quote -m)' }),
+    signature: b64.min(1).meta({ description: 'TPMT_SIGNATURE (tpm2_quote -s)' }),
+    eventLog: b64.min(1).meta({ description: 'raw TCG PC Client event log' }),
+    bindingKey: z.record(z.string(), z.unknown()).optional().meta({ description: 'public JWK bound through the quote extraData (contract §1)' }),
+    pcrs: PcrValuesSchema.optional(),
+  })
+  .meta({ id: 'AttestationRequest' });
 
-export const HostUpdateSchema = z.strictObject({ profiles: z.array(profileNameSchema).max(32) });
+export const HostUpdateSchema = z.strictObject({ profiles: z.array(profileNameSchema).max(32) }).meta({ id: 'HostUpdate' });
 
 export const VersionQuerySchema = z.strictObject({ version: z.string().min(1).max(128).optional() });
 
@@ -62,127 +77,44 @@ export const DriftAcceptRequestSchema = z.strictObject({
   note: z.string().trim().min(1, 'say why this change is legitimate').max(4096),
 });
 
-/** One failure of an appraisal (contract §3.2), with the golden rule and component that decided it. */
-export const FailureSchema = z.looseObject({
-  code: z.string(),
-  message: z.string(),
-  pcr: z.number().int().optional(),
-  bank: z.string().optional(),
-  eventIndex: z.number().int().optional(),
-  eventType: z.string().optional(),
-  component: z.string().optional(),
-  rule: z.string().optional(),
-  expected: z.unknown().optional(),
-  actual: z.unknown().optional(),
-});
-
-export const TrustViewSchema = z.object({
-  status: z.enum(['trusted', 'untrusted', 'unknown', 'expired']),
-  appraisalId: z.string().nullable(),
-  appraisedAt: z.string().nullable(),
-  expiresAt: z.string().nullable(),
-  profile: z.string().nullable(),
-  failures: z.array(FailureSchema),
-});
-
-export const HostViewSchema = z.object({
-  hostId: z.string(),
-  enrolledAt: z.string(),
-  akName: z.string(),
-  profiles: z.array(z.string()),
-  revokedAt: z.string().optional(),
-  trust: TrustViewSchema,
-});
-
-export const HostListResponseSchema = z.object({ hosts: z.array(HostViewSchema), next: z.string().nullable() });
-
-export const AppraisalViewSchema = z.object({
-  appraisalId: z.string(),
-  appraisedAt: z.string(),
-  verdict: z.enum(['pass', 'fail']),
-  profile: z.string().nullable(),
-  failures: z.array(FailureSchema),
-  expiresAt: z.string().optional(),
-  rejected: z.literal(true).optional(),
-  eventLog: z.object({ sha256: z.string(), retained: z.boolean() }),
-});
-
-export const AppraisalListResponseSchema = z.object({ appraisals: z.array(AppraisalViewSchema), next: z.string().nullable() });
-
-const ChangedEventSchema = z.object({
-  eventIndex: z.number().int(),
-  digest: z.string(),
-  data: z.record(z.string(), z.unknown()).optional(),
-  dataVerified: z.literal(false).optional(),
-});
-
-export const BootChangeSchema = z.object({
-  pcr: z.number().int(),
-  component: z.enum(COMPONENTS),
-  eventType: z.string(),
-  change: z.enum(['added', 'removed', 'modified']),
-  before: ChangedEventSchema.optional(),
-  after: ChangedEventSchema.optional(),
-});
-
-export const ChangesResponseSchema = z.object({
-  hostId: z.string(),
-  from: z.string().nullable(),
-  to: z.string(),
-  profile: z.string().nullable(),
-  bank: z.string(),
-  groupId: z.string().optional(),
-  changes: z.array(BootChangeSchema),
-  note: z.string().optional(),
-});
-
-export const DriftGroupSchema = z.object({
-  groupId: z.string(),
-  profile: z.string().nullable(),
-  hosts: z.array(z.string()),
-  count: z.number().int(),
-  changes: z.array(BootChangeSchema),
-  blockers: z.array(z.string()),
-  firstSeen: z.string(),
-  lastSeen: z.string(),
-});
-
-export const DriftListResponseSchema = z.object({ groups: z.array(DriftGroupSchema) });
-
-export const DriftAcceptResponseSchema = z.object({
-  profile: z.string(),
-  accepted: z.array(BootChangeSchema),
-  groupId: z.string(),
-  hosts: z.array(z.string()),
-  acceptanceId: z.string(),
-});
-
-export const DriftAcceptanceSchema = z.object({
-  acceptanceId: z.string(),
-  groupId: z.string(),
-  profileName: z.string(),
-  fromVersion: z.string(),
-  toVersion: z.string(),
-  keyId: z.string(),
-  note: z.string(),
-  changes: z.array(BootChangeSchema),
-  hostIds: z.array(z.string()),
-  at: z.string(),
-});
-
-export const DriftAcceptancesResponseSchema = z.object({ acceptances: z.array(DriftAcceptanceSchema) });
-
-export const CensusResponseSchema = z.object({
-  profile: z.string(),
-  components: z.array(
-    z.object({
-      pcr: z.number().int().nullable(),
-      component: z.string(),
-      values: z.array(z.object({ digest: z.string().optional(), text: z.string().optional(), hosts: z.number().int(), hostIds: z.array(z.string()) })),
-    }),
-  ),
-  hosts: z.number().int(),
-  unknown: z.array(z.string()),
-});
-
 export const DRIFT_GROUP_ID_RE = /^[0-9a-f]{32}$/;
+
+/** A golden profile document (golden-measurements/README.md); validated by the catalog. */
+export const GoldenProfileDocumentSchema = ProfileSchema.meta({ id: 'GoldenProfile' });
+
+/** Secrets are keys and passphrases, not files. */
+export const MAX_SECRET_BYTES = 64 * 1024;
+
+export const PutSecretSchema = z
+  .strictObject({
+    value: z.string().max(4 * Math.ceil(MAX_SECRET_BYTES / 3) + 4).meta({ description: `base64 of 1 to ${MAX_SECRET_BYTES} bytes`, format: 'byte' }),
+    policy: releasePolicySchema.meta({ id: 'ReleasePolicy' }),
+  })
+  .meta({ id: 'PutSecretRequest' });
+
+export const RevokeTokenSchema = z.strictObject({ jti: z.string().min(1).max(256) }).meta({ id: 'RevokeTokenRequest' });
+
+export const IntrospectRequestSchema = z.object({ token: z.string().min(1) }).meta({ id: 'IntrospectRequest' });
+
+export const PutWebhookSchema = z.strictObject({ url: webhookUrlSchema, secret: webhookSecretSchema }).meta({ id: 'PutWebhookRequest' });
+
+export const DEFAULT_POLL_TIMEOUT_S = 25;
+export const MAX_POLL_TIMEOUT_S = 60;
+export const DEFAULT_EVENT_LIMIT = 100;
+export const MAX_EVENT_LIMIT = 1000;
+
+const uint = (max: number) =>
+  z
+    .string()
+    .regex(/^\d{1,15}$/)
+    .transform(Number)
+    .refine((n) => n <= max);
+
+export const PollQuerySchema = z.object({
+  after: uint(Number.MAX_SAFE_INTEGER).optional().meta({ description: 'sequence number of the last event seen' }),
+  timeout: uint(MAX_POLL_TIMEOUT_S).optional().meta({ description: `seconds to wait for an event, 0-${MAX_POLL_TIMEOUT_S} (default ${DEFAULT_POLL_TIMEOUT_S})` }),
+  limit: uint(MAX_EVENT_LIMIT)
+    .refine((n) => n >= 1)
+    .optional()
+    .meta({ description: `1-${MAX_EVENT_LIMIT} (default ${DEFAULT_EVENT_LIMIT})` }),
+});

@@ -1,24 +1,14 @@
 /**
- * Starts a worker thread on a module of this package, compiled or not. From dist/ (the CLI) the
- * entry is JavaScript and starts as it is. From the TypeScript sources (vitest, `node --import tsx`)
- * the worker does not inherit the parent's loader, so it registers tsx's ESM loader itself, by
- * absolute URL so the working directory does not matter, and then imports the entry.
+ * Worker threads on a module of this package, compiled or not. From dist/ (the CLI) the entry is
+ * JavaScript and starts as it is. From the TypeScript sources (vitest, `node --import tsx`) the
+ * worker does not inherit the parent's loader, so it starts at ts-worker-entry.mjs, which
+ * registers tsx's ESM loader itself, by absolute URL so the working directory does not matter,
+ * and then imports the entry.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
-
-// An ES module by data: URL, so it loads the same whatever --input-type the parent was given.
-const BOOTSTRAP = new URL(
-  `data:text/javascript,${encodeURIComponent(`
-import { workerData } from 'node:worker_threads';
-const tsx = await import(workerData.tsxApi);
-tsx.register();
-await import(workerData.entry);
-`)}`,
-);
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 let tsxApi: string | undefined;
 
@@ -41,8 +31,8 @@ export function siblingModule(callerUrl: string, name: string): URL {
   return new URL(`./${name}${callerUrl.endsWith('.ts') ? '.ts' : '.js'}`, callerUrl);
 }
 
-/** `data` reaches the entry as workerData.data. */
-export function startTsWorker(entry: URL, data?: unknown): Worker {
-  if (!entry.pathname.endsWith('.ts')) return new Worker(entry, { workerData: { data } });
-  return new Worker(BOOTSTRAP, { workerData: { tsxApi: tsxEsmApi(), entry: entry.href, data } });
+/** piscina's `filename` and `workerData` for a pool whose workers run the default export of `entry`. */
+export function poolWorker(entry: URL): { filename: string; workerData: { tsxApi?: string; entry: string } } {
+  if (!entry.pathname.endsWith('.ts')) return { filename: fileURLToPath(entry), workerData: { entry: entry.href } };
+  return { filename: fileURLToPath(new URL('./ts-worker-entry.mjs', import.meta.url)), workerData: { tsxApi: tsxEsmApi(), entry: entry.href } };
 }

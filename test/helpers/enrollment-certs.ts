@@ -4,7 +4,7 @@
  * certificate can be wrong.
  */
 import { webcrypto } from 'node:crypto';
-import { x509 } from '../../src/util/x509.ts';
+import { x509 } from './x509.ts';
 
 x509.cryptoProvider.set(webcrypto as never);
 

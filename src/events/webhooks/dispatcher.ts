@@ -1,8 +1,9 @@
 /**
  * Delivers each trust event to each webhook, off the request path, with bounded retries and
- * exponential backoff. Delivery is at-least-once per attempt budget, not guaranteed: consumers
- * that must not miss anything reconcile with GET /v1/events?after=<last seq they saw>.
+ * exponential backoff (p-retry). Delivery is at-least-once per attempt budget, not guaranteed:
+ * consumers that must not miss anything reconcile with GET /v1/events?after=<last seq they saw>.
  */
+import pRetry, { AbortError } from 'p-retry';
 import type { TrustEventRecord } from '../../store/types.ts';
 import { fromBase64 } from '../../util/encoding.ts';
 import type { TrustEventHub } from '../hub.ts';
@@ -32,10 +33,10 @@ export interface DispatcherOptions {
   /** Deliveries waiting or in flight beyond this are dropped (and reported), bounding memory. */
   maxPending?: number;
   fetch?: typeof fetch;
-  sleep?: (ms: number) => Promise<void>;
   onDelivery?: (r: DeliveryReport) => void;
 }
 
+/** The delay p-retry waits after failed attempt `failedAttempt` (factor 2, no randomisation), for the reports. */
 export function backoffDelayMs(failedAttempt: number, baseDelayMs: number, maxDelayMs: number): number {
   return Math.min(maxDelayMs, baseDelayMs * 2 ** (failedAttempt - 1));
 }
@@ -47,7 +48,8 @@ export class WebhookDispatcher {
   private readonly timeoutMs: number;
   private readonly maxPending: number;
   private readonly doFetch: typeof fetch;
-  private readonly sleep: (ms: number) => Promise<void>;
+  /** Aborted by close(): backoff waits end at once. */
+  private readonly stopped = new AbortController();
   private readonly report: (r: DeliveryReport) => void;
   private readonly pending = new Set<Promise<void>>();
   private closed = false;
@@ -59,7 +61,6 @@ export class WebhookDispatcher {
     this.timeoutMs = opts.timeoutMs ?? 5000;
     this.maxPending = opts.maxPending ?? 10_000;
     this.doFetch = opts.fetch ?? fetch;
-    this.sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms).unref()));
     this.report = opts.onDelivery ?? (() => undefined);
   }
 
@@ -90,22 +91,32 @@ export class WebhookDispatcher {
   /** Stop scheduling retries; in-flight attempts finish on their own. */
   close(): void {
     this.closed = true;
+    this.stopped.abort();
   }
 
   private async deliver(hook: WebhookConfig, seq: number, body: string): Promise<void> {
-    for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
-      // The webhook may have been deleted or re-pointed while we were backing off.
-      const current = this.registry.get(hook.id);
-      if (current === undefined || current.url !== hook.url || this.closed) return;
-      const secret = fromBase64(current.secret);
-      if (secret === null) return;
-      const outcome = await this.attempt(current.url, secret, seq, body);
-      const last = attempt === this.maxAttempts;
-      const retryInMs = outcome.ok || last ? undefined : backoffDelayMs(attempt, this.baseDelayMs, this.maxDelayMs);
-      this.report({ webhookId: hook.id, seq, attempt, ...outcome, ...(retryInMs !== undefined ? { retryInMs } : {}) });
-      if (outcome.ok || retryInMs === undefined) return;
-      await this.sleep(retryInMs);
-    }
+    await pRetry(
+      async (attempt) => {
+        // The webhook may have been deleted or re-pointed while we were backing off.
+        const current = this.registry.get(hook.id);
+        if (current === undefined || current.url !== hook.url || this.closed) throw new AbortError('webhook gone');
+        const secret = fromBase64(current.secret);
+        if (secret === null) throw new AbortError('webhook secret unusable');
+        const outcome = await this.attempt(current.url, secret, seq, body);
+        const retryInMs = outcome.ok || attempt === this.maxAttempts ? undefined : backoffDelayMs(attempt, this.baseDelayMs, this.maxDelayMs);
+        this.report({ webhookId: hook.id, seq, attempt, ...outcome, ...(retryInMs !== undefined ? { retryInMs } : {}) });
+        if (!outcome.ok) throw new Error('delivery failed');
+      },
+      {
+        retries: this.maxAttempts - 1,
+        factor: 2,
+        minTimeout: this.baseDelayMs,
+        maxTimeout: this.maxDelayMs,
+        randomize: false,
+        unref: true,
+        signal: this.stopped.signal,
+      },
+    ).catch(() => undefined);
   }
 
   private async attempt(url: string, secret: Uint8Array, seq: number, body: string): Promise<{ ok: boolean; status?: number; error?: string }> {

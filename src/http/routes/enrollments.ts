@@ -2,7 +2,7 @@
 import { Router } from 'express';
 import type { AppContext } from '../context.ts';
 import { strictJsonBody } from '../body.ts';
-import { rateLimit } from '../rate-limit.ts';
+import { clientKey, rateLimit } from '../rate-limit.ts';
 import { base64Field, parseWith } from '../validate.ts';
 import { ActivateRequestSchema, EnrollmentRequestSchema, idSchema } from '../schemas.ts';
 import { ApiError } from '../../util/errors.ts';
@@ -10,7 +10,7 @@ import { ApiError } from '../../util/errors.ts';
 export function enrollmentRoutes(ctx: AppContext): Router {
   const r = Router();
   const json = strictJsonBody(ctx.config.bodyLimitBytes);
-  const perClient = rateLimit(ctx.limiter, (req) => `ip:${req.ip ?? 'unknown'}`, 'client');
+  const perClient = rateLimit(ctx.limiter, (req) => clientKey(req.ip), 'client');
 
   r.post('/v1/enrollments', perClient, ...json, async (req, res) => {
     const body = parseWith(EnrollmentRequestSchema, req.body);

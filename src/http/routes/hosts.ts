@@ -3,7 +3,7 @@ import { Router, type Request } from 'express';
 import type { AppContext } from '../context.ts';
 import { strictJsonBody } from '../body.ts';
 import { requireRole } from '../auth.ts';
-import { rateLimit } from '../rate-limit.ts';
+import { clientKey, rateLimit } from '../rate-limit.ts';
 import { base64Field, parseWith } from '../validate.ts';
 import { sendJson } from '../respond.ts';
 import { AttestationRequestSchema, DEFAULT_PAGE_LIMIT, HOST_ID_RE, HostListQuerySchema, HostUpdateSchema } from '../schemas.ts';
@@ -39,7 +39,7 @@ function claimedPcrs(pcrs: Partial<Record<HashAlg, Partial<Record<string, string
 export function hostRoutes(ctx: AppContext): Router {
   const r = Router();
   const json = strictJsonBody(ctx.config.bodyLimitBytes);
-  const perClient = rateLimit(ctx.limiter, (req) => `ip:${req.ip ?? 'unknown'}`, 'client');
+  const perClient = rateLimit(ctx.limiter, (req) => clientKey(req.ip), 'client');
   const perHost = rateLimit(ctx.limiter, (req) => `host:${String(req.params.hostId)}`, 'host');
   // A disabled limiter (rate 0) lets everything through: no need to dispatch to it twice a request.
   const limits = ctx.limiter.perMinute === 0 ? [] : [perClient, perHost];

@@ -1,5 +1,5 @@
 /**
- * The one import of @peculiar/x509 for the whole project. Its dependency tsyringe needs the
+ * The one import of @peculiar/x509 (tests only: they build synthetic PKIs with it). Its dependency tsyringe needs the
  * Reflect metadata polyfill loaded first, so every module imports X.509 from here.
  */
 import 'reflect-metadata';
