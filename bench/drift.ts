@@ -7,7 +7,8 @@
  *   - GET /v1/hosts/{id}/changes, cold (both logs read, inflated and parsed) and warm (parsed logs cached);
  * with the growth factor from 10,000 to 100,000 hosts (10 is linear).
  * And the storage a fleet costs: bytes per appraisal row and per kept log, from SQLite's dbstat,
- * after tpm-sim hosts attest through the real service (each host's boot differs a little, as real ones do).
+ * after tpm-sim hosts attest through the real service (each host's boot differs a little, as real
+ * ones do), with the census of their profile over those distinct logs, cold and warm.
  *
  * The populating writes skip fsync (an injected no-op sync): this measures reads, not the disk.
  * BENCH_DRIFT_SIZES=1000,10000 picks other fleet sizes.
@@ -128,6 +129,8 @@ async function driftAt(n: number): Promise<Record<string, unknown>> {
     try {
       const answer = (await get(`${service.url}/v1/drift`)) as { groups: Array<{ count: number }> };
       const drift = await timed(() => get(`${service.url}/v1/drift`), 5);
+      // The same answer without HTTP and JSON: where the time of /v1/drift goes.
+      const driftService = await timed(() => service.context.fleet.drift.list(), 5);
       // Cold: hosts whose logs no request has parsed yet (each singleton has a log of its own).
       const cold: number[] = [];
       for (let i = 1; i <= 5; i++) {
@@ -142,6 +145,7 @@ async function driftAt(n: number): Promise<Record<string, unknown>> {
         largestGroups: answer.groups.slice(0, 5).map((g) => g.count),
         populateSeconds: round(populateMs / 1000),
         driftMs: drift,
+        driftServiceMs: driftService,
         storeListDriftGroupsMs: storeList,
         changesColdMs: round(cold.sort((a, b) => a - b)[2] ?? NaN),
         changesWarmMs: warm,
@@ -196,6 +200,11 @@ async function storage(): Promise<Record<string, unknown>> {
       a.host.reboot();
       for (let r = 0; r < 5; r++) (await a.attest(), appraisals++);
     }
+    // The census reads every host's last passing log: cold (each distinct log read and parsed once), then warm.
+    const t0 = performance.now();
+    const census = (await get(`${service.url}/v1/golden/fleet/census`)) as { hosts: number };
+    const censusColdMs = performance.now() - t0;
+    const censusWarm = await timed(() => get(`${service.url}/v1/golden/fleet/census`), 5);
     // This bench runs the embedded default: the service's store is the SQLite file, measured in place.
     const sqlite = service.store as SqliteStore;
     const bytes = tableBytes(sqlite);
@@ -211,6 +220,9 @@ async function storage(): Promise<Record<string, unknown>> {
       logBytesRaw: Math.round(logs.raw / logs.n),
       logBytesStored: perLog,
       bytesPerHost: Math.round(((bytes.event_logs ?? 0) + (bytes.host_drift ?? 0) + (bytes.drift_groups ?? 0) + (bytes.hosts ?? 0)) / HOSTS),
+      censusHosts: census.hosts,
+      censusColdMs: round(censusColdMs),
+      censusWarmMs: censusWarm,
       note: 'bytesPerHost: kept logs, drift entry and host row, without its appraisal history; each appraisal adds bytesPerAppraisalRow (the log is stored once per distinct boot)',
     };
   } finally {

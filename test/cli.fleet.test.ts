@@ -91,20 +91,21 @@ describe('bootgate hosts', () => {
   it('a refusal shows the server code and message, as JSON under --json, with exit 1', async () => {
     const r = await cli(['hosts', 'show', 'no-such-host'], as(s.schedulerKey));
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^bootgate: unknown_host: host no-such-host is not enrolled/);
+    expect(r.stderr).toMatch(/^bootgate hosts show: unknown_host: host no-such-host is not enrolled/);
     const j = await cli(['hosts', 'show', 'no-such-host', '--json'], as(s.schedulerKey));
     expect(j.code).toBe(1);
     expect(JSON.parse(j.stdout)).toEqual({ error: { code: 'unknown_host', message: 'host no-such-host is not enrolled' } });
     const badKey = await cli(['hosts', 'list'], as('not-a-key-of-this-service'));
-    expect(badKey.stderr).toMatch(/^bootgate: invalid_credentials:/);
+    expect(badKey.stderr).toMatch(/^bootgate hosts list: invalid_credentials:/);
   });
 
   it('without a server, a key or an answer: exit 2 with a code saying which', async () => {
     expect((await cli(['hosts', 'list', '--json'], { BOOTGATE_URL: undefined, BOOTGATE_API_KEY: 'k'.repeat(20) })).stdout).toContain('"no_server"');
-    expect((await cli(['hosts', 'list'], { BOOTGATE_URL: s.baseUrl, BOOTGATE_API_KEY: undefined })).stderr).toMatch(/no_api_key/);
-    const down = await cli(['hosts', 'list'], { BOOTGATE_URL: 'http://127.0.0.1:1', BOOTGATE_API_KEY: s.schedulerKey });
+    expect((await cli(['hosts', 'list', '--json'], { BOOTGATE_URL: s.baseUrl, BOOTGATE_API_KEY: undefined })).stdout).toContain('"no_api_key"');
+    expect((await cli(['hosts', 'list'], { BOOTGATE_URL: s.baseUrl, BOOTGATE_API_KEY: undefined })).stderr).toMatch(/^bootgate hosts list: set BOOTGATE_API_KEY/);
+    const down = await cli(['hosts', 'list', '--json'], { BOOTGATE_URL: 'http://127.0.0.1:1', BOOTGATE_API_KEY: s.schedulerKey });
     expect(down.code).toBe(2);
-    expect(down.stderr).toMatch(/server_unreachable/);
+    expect(JSON.parse(down.stdout).error.code).toBe('server_unreachable');
     expect((await cli(['hosts', 'list', '--trust', 'sideways'], as(s.schedulerKey))).code).toBe(2);
   });
 });

@@ -63,6 +63,9 @@ describe('bounded findings', () => {
       const h = await s.call('GET', `/v1/hosts/${host.hostId}`, { key: s.schedulerKey });
       expect(h.status).toBe(200);
       expect(h.json.trust.failures.length).toBeLessThanOrEqual(MAX_FINDINGS + 3);
+      // Its drift group is named by its failure codes alone: the log is not diffed event by event.
+      const group = (await s.call('GET', '/v1/drift', { key: s.schedulerKey })).json.groups.find((g: { hosts: string[] }) => g.hosts.includes(host.hostId));
+      expect(group).toMatchObject({ changes: [], blockers: expect.arrayContaining(['findings_truncated']) });
     }, 60_000);
 
     it('without a live nonce, or with a quote made for another nonce, the attached log is not appraised at all', async () => {

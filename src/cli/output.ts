@@ -17,6 +17,8 @@ export class CliError extends Error {
     readonly code: string,
     message: string,
     readonly exitCode: number = EXIT_UNUSABLE,
+    /** Shown before the message on stderr, e.g. the code a service refused with. */
+    readonly label?: string,
   ) {
     super(message);
   }
@@ -67,6 +69,6 @@ export function describeError(err: unknown): CliError | undefined {
 }
 
 export function reportError(command: string, err: CliError, json: boolean): void {
-  process.stderr.write(`bootgate${command ? ` ${command}` : ''}: ${err.message}\n`);
+  process.stderr.write(`bootgate${command ? ` ${command}` : ''}: ${err.label !== undefined ? `${err.label}: ` : ''}${err.message}\n`);
   if (json) process.stdout.write(`${JSON.stringify({ error: { code: err.code, message: err.message } })}\n`);
 }

@@ -29,7 +29,7 @@ export interface HostChanges {
   note?: string;
 }
 
-/** As many as an appraisal lists findings (MAX_FINDINGS): a signed but absurd log cannot bloat a group. */
+/** As many as an appraisal lists findings (MAX_FINDINGS): a signed but absurd log cannot bloat a group or an answer. */
 const MAX_KEPT_CHANGES = 1000;
 
 /** Without a profile: every PCR, in SHA-256. */
@@ -64,10 +64,14 @@ export class ChangeTracker {
    */
   private diff(basis: Basis, before: EventLog | undefined, after: EventLog, failures: readonly unknown[]): BootChange[] {
     const p = basis.profile;
-    const all = diffBoots(before, after, { bank: p?.bank ?? 'sha256', pcrs: p?.pcrs ?? ALL_PCRS, ...(p ? { profile: p } : {}) });
-    if (before !== undefined) return all;
     const refused = new Set(failures.flatMap((f) => (typeof (f as { eventIndex?: unknown }).eventIndex === 'number' ? [(f as { eventIndex: number }).eventIndex] : [])));
-    return all.filter((c) => c.after !== undefined && refused.has(c.after.eventIndex));
+    return diffBoots(before, after, {
+      bank: p?.bank ?? 'sha256',
+      pcrs: p?.pcrs ?? ALL_PCRS,
+      ...(p ? { profile: p } : {}),
+      ...(before === undefined ? { onlyAfter: refused } : {}),
+      maxDetailed: MAX_KEPT_CHANGES,
+    });
   }
 
   /**
@@ -95,7 +99,10 @@ export class ChangeTracker {
     if (hit !== undefined) return hit;
     const basis = await this.basis(record.profile);
     let changes: BootChange[] = [];
-    const latest = latestDigest !== undefined && record.eventLog !== undefined ? this.logs.parse(latestDigest, record.eventLog) : undefined;
+    // A boot with more findings than an appraisal lists is grouped by its failure codes alone: such
+    // a log (tens of thousands of events) can never be accepted, and diffing it would cost a second.
+    const absurd = blockers.includes('findings_truncated');
+    const latest = !absurd && latestDigest !== undefined && record.eventLog !== undefined ? this.logs.parse(latestDigest, record.eventLog) : undefined;
     if (latest !== undefined && (baseline === undefined || baselineDigest !== undefined)) {
       const before = baselineDigest === undefined ? undefined : await this.logs.get(baselineDigest);
       if (baselineDigest === undefined || before !== undefined) changes = this.diff(basis, before, latest, record.failures);
@@ -126,7 +133,9 @@ export class ChangeTracker {
       out.note = 'the event log of the last passing appraisal is no longer kept';
       return out;
     }
-    out.changes = this.diff(basis, before, after, latest.failures);
+    const changes = this.diff(basis, before, after, latest.failures);
+    out.changes = changes.slice(0, MAX_KEPT_CHANGES);
+    if (changes.length > MAX_KEPT_CHANGES) out.note = `${changes.length} changes; the first ${MAX_KEPT_CHANGES} are listed`;
     return out;
   }
 }

@@ -11,7 +11,6 @@ import type { EventLog, TcgEvent } from '../eventlog/types.ts';
 import { learnEvent, type Draft } from './learn.ts';
 import { parseProfile } from './load.ts';
 import type { GoldenProfile } from './schema.ts';
-import { canonicalJson } from '../util/canonical-json.ts';
 
 const NEVER_LEARNED: ReadonlySet<EventClass['kind']> = new Set(['secureBootVar', 'dbx']);
 
@@ -37,10 +36,4 @@ export function draftOf(profile: GoldenProfile, version: string): Draft {
 
 export function finishDraft(draft: Draft): GoldenProfile {
   return parseProfile(draft, `accepted:${draft.name}@${draft.version}`);
-}
-
-/** JSON of a profile without its version: two versions with the same rules compare equal. */
-export function rulesOf(profile: GoldenProfile): string {
-  const { version: _v, ...rest } = profile;
-  return canonicalJson(rest);
 }
