@@ -1,6 +1,11 @@
 /** Attestation tokens: verifiable with the JWKS alone, TTL, expiry, key persistence and rotation. */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { MIGRATIONS, migrate } from '../src/store/sqlite/migrations.ts';
 import { createRemoteJWKSet, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify, calculateJwkThumbprint, type JWK } from 'jose';
 import { createSimHost, HostAgent } from '../tpm-sim/index.ts';
 import { openSqliteStore } from '../src/store/sqlite.ts';
@@ -114,25 +119,47 @@ describe('signing keyring', () => {
     await store.close();
   });
 
-  it('keeps private keys sealed under the master key, seals rows stored in clear, and refuses another master key', async () => {
-    const store = openSqliteStore(':memory:');
-    const ring = await SigningKeyring.open(store, { tokenTtlSeconds: 60, masterKey: MASTER });
-    const [stored] = await store.listSigningKeys();
-    expect(stored?.privateJwk).not.toContain('"d"');
-    expect(() => JSON.parse(stored!.privateJwk)).toThrow();
-    // A row written before keys were sealed: the private JWK in clear.
+  /** A private JWK in clear, as versions before sealed keys stored it. */
+  async function clearKey(createdAt: Date): Promise<{ kid: string; privateJwk: string; publicJwk: string; createdAt: string }> {
     const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
     const pub = await exportJWK(publicKey);
     const kid = await calculateJwkThumbprint(pub, 'sha256');
-    const clear = JSON.stringify({ ...(await exportJWK(privateKey)), kid, alg: 'ES256' });
-    await store.putSigningKey({ kid, privateJwk: clear, publicJwk: JSON.stringify({ ...pub, kid, alg: 'ES256', use: 'sig' }), createdAt: new Date(Date.now() + 1000).toISOString() });
-    const reopened = await SigningKeyring.open(store, { tokenTtlSeconds: 60, masterKey: MASTER });
-    expect(reopened.current().kid).toBe(kid);
-    const legacy = (await store.listSigningKeys()).find((k) => k.kid === kid);
-    expect(legacy?.privateJwk).not.toBe(clear);
-    expect(legacy?.privateJwk).not.toContain('"d"');
+    return { kid, privateJwk: JSON.stringify({ ...(await exportJWK(privateKey)), kid, alg: 'ES256' }), publicJwk: JSON.stringify({ ...pub, kid, alg: 'ES256', use: 'sig' }), createdAt: createdAt.toISOString() };
+  }
+
+  it('keeps private keys sealed, seals a key an earlier version stored in clear, and refuses another master key', async () => {
+    // A database written by a version before sealed keys (schema 5), with its key in clear.
+    const dir = mkdtempSync(path.join(tmpdir(), 'bootgate-keys-'));
+    const file = path.join(dir, 'old.db');
+    const old = new Database(file);
+    migrate(old, MIGRATIONS.filter((m) => m.version <= 5));
+    const legacy = await clearKey(new Date());
+    old.prepare('INSERT INTO signing_keys (kid, private_jwk, public_jwk, created_at) VALUES (?, ?, ?, ?)').run(legacy.kid, legacy.privateJwk, legacy.publicJwk, legacy.createdAt);
+    old.close();
+
+    const store = openSqliteStore(file);
+    expect((await store.listSigningKeys())[0]?.legacyClear).toBe(true);
+    const ring = await SigningKeyring.open(store, { tokenTtlSeconds: 60, masterKey: MASTER });
+    expect(ring.current().kid).toBe(legacy.kid);
+    const [stored] = await store.listSigningKeys();
+    expect(stored?.privateJwk).not.toContain('"d"');
+    expect(() => JSON.parse(stored!.privateJwk)).toThrow();
+    expect(stored?.legacyClear).toBeUndefined();
     await expect(SigningKeyring.open(store, { tokenTtlSeconds: 60, masterKey: new Uint8Array(randomBytes(32)) })).rejects.toBeInstanceOf(KeyringError);
-    expect(ring.current().kid).toBe(stored?.kid);
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('never publishes or signs with a clear key planted in the database: refused at start, ignored while running', async () => {
+    const store = openSqliteStore(':memory:');
+    const ring = await SigningKeyring.open(store, { tokenTtlSeconds: 60, masterKey: MASTER });
+    const honest = ring.current().kid;
+    const planted = await clearKey(new Date(Date.now() + 1000));
+    await store.putSigningKey(planted);
+    await ring.refresh();
+    expect(ring.current().kid).toBe(honest);
+    expect(ring.jwks().keys.map((k) => k.kid)).toEqual([honest]);
+    await expect(SigningKeyring.open(store, { tokenTtlSeconds: 60, masterKey: MASTER })).rejects.toThrow(/stored in clear .* refusing/);
     await store.close();
   });
 

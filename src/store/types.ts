@@ -163,6 +163,12 @@ export interface SigningKeyRecord {
   /** When set, the key no longer signs; it stays published until `retireAfter`. */
   retiredAt?: string;
   retireAfter?: string;
+  /**
+   * The row already held its JWK in clear when the store was upgraded to sealed keys (SQLite
+   * migration 6). Only such a row may be sealed at start; any other clear row was written by
+   * someone other than bootgate and is refused.
+   */
+  legacyClear?: true;
 }
 
 export interface ProfileRecord {
@@ -316,7 +322,7 @@ export interface Store {
   listSigningKeys(): Promise<SigningKeyRecord[]>;
   putSigningKey(k: SigningKeyRecord): Promise<void>;
   retireSigningKey(kid: string, retiredAt: Date, retireAfter: Date): Promise<void>;
-  /** Replaces a key's private part only while it still equals `expected` (sealing rows written in clear). */
+  /** Replaces a key's private part only while it still equals `expected` (sealing a legacyClear row, which it then no longer is). */
   resealSigningKey(kid: string, expected: string, privateJwk: string): Promise<boolean>;
 
   // token revocation

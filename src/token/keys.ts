@@ -52,11 +52,18 @@ export class SigningKeyring {
     private readonly options: KeyringOptions,
   ) {}
 
-  /** Loads the persisted keys (sealing any stored in clear), generating the first when none can sign. */
+  /**
+   * Loads the persisted keys, generating the first when none can sign. Keys an earlier version
+   * stored in clear (marked legacyClear by the store's upgrade) are sealed now; any other clear row
+   * was not written by bootgate, and start-up stops rather than publish or sign with it.
+   */
   static async open(store: Store, options: KeyringOptions): Promise<SigningKeyring> {
     const ring = new SigningKeyring(store, options);
     for (const r of await store.listSigningKeys()) {
       if (!isClearJwk(r.privateJwk)) continue;
+      if (r.legacyClear !== true) {
+        throw new KeyringError(`token signing key ${r.kid} is stored in clear in the database, which bootgate never writes: refusing to publish or sign with it (remove the row)`);
+      }
       await store.resealSigningKey(r.kid, r.privateJwk, sealText(options.masterKey, SEAL_PURPOSE, r.kid, r.privateJwk));
     }
     await ring.serial(async () => {
@@ -94,6 +101,8 @@ export class SigningKeyring {
     const known = new Map(this.keys.map((k) => [k.record.kid, k]));
     const next: LoadedKey[] = [];
     for (const record of await this.store.listSigningKeys()) {
+      // A clear row appearing while running was not written by bootgate: never published, never used.
+      if (isClearJwk(record.privateJwk)) continue;
       const k = known.get(record.kid);
       if (k) {
         k.record = record;
@@ -111,7 +120,7 @@ export class SigningKeyring {
     if (record.retiredAt) return { record, publicJwk, privateKey: undefined };
     let jwkText: string;
     try {
-      jwkText = isClearJwk(record.privateJwk) ? record.privateJwk : openText(this.options.masterKey, SEAL_PURPOSE, record.kid, record.privateJwk);
+      jwkText = openText(this.options.masterKey, SEAL_PURPOSE, record.kid, record.privateJwk);
     } catch (err) {
       if (!(err instanceof EnvelopeError)) throw err;
       throw new KeyringError(

@@ -11,6 +11,7 @@ interface KeyRow {
   created_at: string;
   retired_at: string | null;
   retire_after: string | null;
+  legacy_clear: number;
 }
 interface ProfileRow {
   name: string;
@@ -50,6 +51,7 @@ function keyFromRow(r: KeyRow): SigningKeyRecord {
   const k: SigningKeyRecord = { kid: r.kid, privateJwk: r.private_jwk, publicJwk: r.public_jwk, createdAt: r.created_at };
   if (r.retired_at !== null) k.retiredAt = r.retired_at;
   if (r.retire_after !== null) k.retireAfter = r.retire_after;
+  if (r.legacy_clear === 1) k.legacyClear = true;
   return k;
 }
 
@@ -91,7 +93,7 @@ export class CatalogTables {
     this.updateKeyRetired = db.prepare(
       'UPDATE signing_keys SET retired_at = COALESCE(retired_at, ?), retire_after = COALESCE(retire_after, ?) WHERE kid = ?',
     );
-    this.updateKeyPrivate = db.prepare('UPDATE signing_keys SET private_jwk = ? WHERE kid = ? AND private_jwk = ?');
+    this.updateKeyPrivate = db.prepare('UPDATE signing_keys SET private_jwk = ?, legacy_clear = 0 WHERE kid = ? AND private_jwk = ?');
     this.upsertProfile = db.prepare(`INSERT INTO profiles (name, version, document, source, stored_at) VALUES (?, ?, ?, ?, ?)
       ON CONFLICT(name, version) DO UPDATE SET document = excluded.document, source = excluded.source, stored_at = excluded.stored_at`);
     this.selectProfile = db.prepare<[string, string], ProfileRow>('SELECT * FROM profiles WHERE name = ? AND version = ?');

@@ -222,6 +222,14 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 6,
+    name: 'signing keys in clear at the upgrade are marked as the only ones the keyring may seal',
+    sql: `
+      ALTER TABLE signing_keys ADD COLUMN legacy_clear INTEGER NOT NULL DEFAULT 0;
+      UPDATE signing_keys SET legacy_clear = 1 WHERE substr(ltrim(private_jwk), 1, 1) = '{';
+    `,
+  },
 ];
 
 /** Applies every migration newer than the database's version; returns the versions applied. */
