@@ -25,9 +25,9 @@ const ROUNDS = Number(process.env.BENCH_HTTP_ROUNDS ?? 5);
 const WINDOW_MS = 2000;
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1] ?? NaN;
 
-async function window(server: ServerChild, eventLog: Buffer, ms: number): Promise<{ flows: number; serverCpuMs: number; wallMs: number }> {
+async function window(server: ServerChild, eventLog: Buffer, ms: number): Promise<{ flows: number; serverCpuMs: number; serverUserMs: number; wallMs: number }> {
   const post = client([server.url], CONCURRENCY * 2);
-  const s0 = Number((await server.ask('cpu')).micros);
+  const c0 = await server.ask('cpu');
   const t0 = performance.now();
   const end = t0 + ms;
   let flows = 0;
@@ -42,13 +42,15 @@ async function window(server: ServerChild, eventLog: Buffer, ms: number): Promis
     }),
   );
   const wallMs = performance.now() - t0;
-  return { flows, serverCpuMs: (Number((await server.ask('cpu')).micros) - s0) / 1000, wallMs };
+  const c1 = await server.ask('cpu');
+  return { flows, serverCpuMs: (Number(c1.micros) - Number(c0.micros)) / 1000, serverUserMs: (Number(c1.user) - Number(c0.user)) / 1000, wallMs };
 }
 
 export async function bench(): Promise<Record<string, unknown>> {
   const eventLog = existsSync(REAL_LOG) ? readFileSync(REAL_LOG) : randomBytes(38_000);
   const servers = new Map<Mode, ServerChild>();
   const perFlow = new Map<Mode, number[]>(MODES.map((m) => [m, []]));
+  const userPerFlow = new Map<Mode, number[]>(MODES.map((m) => [m, []]));
   const rate = new Map<Mode, number[]>(MODES.map((m) => [m, []]));
   try {
     for (const m of MODES) servers.set(m, await startChild('service-floor.ts', [m]));
@@ -59,6 +61,7 @@ export async function bench(): Promise<Record<string, unknown>> {
         const m = MODES[(k + r) % MODES.length]!;
         const w = await window(servers.get(m)!, eventLog, WINDOW_MS);
         perFlow.get(m)!.push(w.serverCpuMs / w.flows);
+        userPerFlow.get(m)!.push(w.serverUserMs / w.flows);
         rate.get(m)!.push((w.flows / w.wallMs) * 1000);
       }
     }
@@ -76,6 +79,7 @@ export async function bench(): Promise<Record<string, unknown>> {
     eventLogBytes: eventLog.length,
     setup: { concurrency: CONCURRENCY, rounds: ROUNDS, windowMs: WINDOW_MS, serverLogLevel: 'info (to a file)', rateLimit: 'on (1,000,000 a minute: never refuses here)' },
     serverCpuMsPerFlow: Object.fromEntries(MODES.map((m) => [m, round(cpu(m), 3)])),
+    serverUserCpuMsPerFlow: Object.fromEntries(MODES.map((m) => [m, round(median(userPerFlow.get(m)!), 3)])),
     flowsPerSecond: Object.fromEntries(MODES.map((m) => [m, round(median(rate.get(m)!), 1)])),
     ratioToBareExpress: Object.fromEntries(MODES.map((m) => [m, round(cpu(m) / floor)])),
     rounds: Object.fromEntries(MODES.map((m) => [m, perFlow.get(m)!.map((x) => round(x, 3))])),

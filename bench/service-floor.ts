@@ -115,7 +115,7 @@ server.listen(0, '127.0.0.1', () => send({ type: 'ready', url: `http://127.0.0.1
 process.on('message', (m: { cmd: string }) => {
   if (m.cmd === 'cpu') {
     const c = process.cpuUsage();
-    send({ type: 'cpu', micros: c.user + c.system });
+    send({ type: 'cpu', micros: c.user + c.system, user: c.user });
   } else if (m.cmd === 'stop') {
     server.close();
     process.exit(0);
