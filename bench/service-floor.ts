@@ -93,7 +93,8 @@ function appContext(): AppContext {
   // Only what the two host routes touch; the rest of the context is never reached.
   return {
     config,
-    log: pino({ level: 'info' }, pino.destination({ dest: `${tmpdir()}/bootgate-bench-floor-${process.pid}.log`, sync: false })),
+    // Synchronous writes, as the service's own logger (pino.destination(2) in src/service.ts).
+    log: pino({ level: 'info' }, pino.destination({ dest: `${tmpdir()}/bootgate-bench-floor-${process.pid}.log`, sync: true })),
     metrics: new Metrics(),
     limiter: new RateLimiter(config.rateLimitPerMinute),
     apiKeys: new ApiKeyring([]),
