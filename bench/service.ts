@@ -69,7 +69,7 @@ export async function bench(): Promise<Record<string, unknown>> {
 
     // Floors: the same load generator against servers that do no attestation work.
     const floors: Record<string, unknown> = {};
-    for (const mode of ['node-http', 'express-app'] as const) {
+    for (const mode of ['node-http', 'bare-express', 'express-app'] as const) {
       const f = await startChild('service-floor.ts', [mode]);
       try {
         const fpost = client([f.url], HOSTS * 2);
@@ -147,7 +147,7 @@ export async function bench(): Promise<Record<string, unknown>> {
       durableWriteMsPerRecord: { sequential: round(sequentialMs, 3), concurrent200: round(concurrentMs, 3) },
       tokenIssueMsIsolated: round(tokenMs, 3),
       loadAverage1m: round(os.loadavg()[0] ?? 0),
-      note: 'attestation = nonce request + client quote + attest request; flow latency = both requests, from the scheduled arrival. Server stagesMs are wall times inside the service: under load they include waiting for the event loop and for the group commit (nonce = consume, store = appraisal write), except pipeline.* which the pipeline measures itself. httpMs = request start to response finish in the server. cpuMsPerAttestation = server process CPU (all threads) / attestations. inProcess = the same nonce+quote+attest flow called inside the server process without HTTP. floors = the same load generator against a server doing no attestation work: plain node:http, and bootgate\'s express app (all middleware) over a stub service; a flow there is one nonce and one attestation request. The 2 cores are shared by the server and the load generator: serverCpuMs + clientCpuMs per attestation bounds what the machine can do (2000 ms of CPU per second).',
+      note: 'attestation = nonce request + client quote + attest request; flow latency = both requests, from the scheduled arrival. Server stagesMs are wall times inside the service: under load they include waiting for the event loop and for the group commit (nonce = consume, store = appraisal write), except pipeline.* which the pipeline measures itself. httpMs = request start to response finish in the server. cpuMsPerAttestation = server process CPU (all threads) / attestations. inProcess = the same nonce+quote+attest flow called inside the server process without HTTP. floors = the same load generator against a server doing no attestation work: plain node:http, bare express (express.raw, JSON.parse, res.json), and bootgate\'s express app (all middleware, rate limits on) over a stub service (bench/http.ts compares them in interleaved rounds); a flow there is one nonce and one attestation request. The 2 cores are shared by the server and the load generator: serverCpuMs + clientCpuMs per attestation bounds what the machine can do (2000 ms of CPU per second).',
     };
   } finally {
     await server.stop();

@@ -22,7 +22,8 @@ export function createApp(ctx: AppContext, extraRoutes: Router[] = []): Express 
   // Sets Cache-Control: no-store and X-Content-Type-Options: nosniff on every answer too.
   app.use(requestLog(ctx.log, ctx.metrics));
   // The attestation routes first: they carry almost all the traffic (no path overlaps another router's).
-  app.use(hostRoutes(ctx));
+  // On the app's own router, not a nested one: one dispatch fewer per request.
+  hostRoutes(ctx, app.router);
   app.use(publicRoutes(ctx));
   app.use(enrollmentRoutes(ctx));
   app.use(goldenRoutes(ctx));

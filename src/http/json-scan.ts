@@ -15,7 +15,8 @@ const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 interface Frame {
   keys: Set<string> | null; // null for arrays
   expectKey: boolean;
-  name: string;
+  /** Where this container sits in its parent: a key, an array index, or nothing (the root). Named only when a problem is reported. */
+  at: string | number | null;
   index: number;
 }
 
@@ -32,19 +33,15 @@ function stringEnd(text: string, start: number): number {
 }
 
 function pathOf(stack: Frame[]): string {
-  return (
-    '$' +
-    stack
-      .slice(1)
-      .map((f) => f.name)
-      .join('')
-  );
+  let path = '$';
+  for (const f of stack) if (f.at !== null) path += typeof f.at === 'number' ? `[${f.at}]` : `.${f.at}`;
+  return path;
 }
 
 /** `text` must already be valid JSON. Returns the first problem, or null. */
 export function scanJson(text: string, maxDepth = 64): JsonScanProblem | null {
-  const stack: Frame[] = [{ keys: null, expectKey: false, name: '', index: 0 }];
-  let pendingName = '';
+  const stack: Frame[] = [{ keys: null, expectKey: false, at: null, index: 0 }];
+  let pendingKey = '';
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     const top = stack[stack.length - 1];
@@ -55,20 +52,19 @@ export function scanJson(text: string, maxDepth = 64): JsonScanProblem | null {
         if (top.keys !== null && top.expectKey) {
           const raw = text.slice(i, end + 1);
           const key = raw.includes('\\') ? (JSON.parse(raw) as string) : raw.slice(1, -1);
-          const path = pathOf(stack);
-          if (FORBIDDEN_KEYS.has(key)) return { code: 'forbidden_json_key', key, path };
-          if (top.keys.has(key)) return { code: 'duplicate_json_key', key, path };
+          if (FORBIDDEN_KEYS.has(key)) return { code: 'forbidden_json_key', key, path: pathOf(stack) };
+          if (top.keys.has(key)) return { code: 'duplicate_json_key', key, path: pathOf(stack) };
           top.keys.add(key);
           top.expectKey = false;
-          pendingName = `.${key}`;
+          pendingKey = key;
         }
         i = end;
         break;
       }
       case 0x7b /* { */:
       case 0x5b /* [ */: {
-        const name = stack.length === 1 ? '' : top.keys !== null ? pendingName : `[${top.index}]`;
-        stack.push({ keys: c === 0x7b ? new Set() : null, expectKey: c === 0x7b, name, index: 0 });
+        const at = stack.length === 1 ? null : top.keys !== null ? pendingKey : top.index;
+        stack.push({ keys: c === 0x7b ? new Set() : null, expectKey: c === 0x7b, at, index: 0 });
         if (stack.length - 1 > maxDepth) return { code: 'json_too_deep', path: pathOf(stack) };
         break;
       }
