@@ -73,15 +73,22 @@ function genuineForm(e: TcgEvent, convention: DigestConvention, bank: HashAlg, l
   return undefined;
 }
 
+function oneDigest(e: TcgEvent, bank: HashAlg): [HashAlg, Uint8Array][] {
+  const d = e.digests[bank];
+  return d === undefined ? [] : [[bank, d]];
+}
+
 export function checkDigestConsistencyDetailed(log: EventLog, opts: ConsistencyOptions = {}): ConsistencyReport {
   const mismatches: DigestMismatch[] = [];
   const quirksApplied: QuirkUse[] = [];
   const unverified = new Set<string>();
   const hashes = opts.dataHashes ?? new DataHashes();
+  // One bank (the pipeline's usual case): look it up rather than walk every digest of every event.
+  const one = opts.banks?.length === 1 ? opts.banks[0] : undefined;
   for (const e of log.events) {
     const convention = checkableConvention(e);
     if (convention === undefined) continue;
-    for (const [bank, logged] of Object.entries(e.digests) as [HashAlg, Uint8Array][]) {
+    for (const [bank, logged] of one !== undefined ? oneDigest(e, one) : (Object.entries(e.digests) as [HashAlg, Uint8Array][])) {
       if (opts.banks !== undefined && !opts.banks.includes(bank)) continue;
       const form = genuineForm(e, convention, bank, logged, hashes);
       if (form?.quirk === true) quirksApplied.push({ eventIndex: e.index, bank, quirkId: form.id });
