@@ -30,14 +30,24 @@ export function parseSignatureLists(data: Uint8Array, baseOffset: number): EfiSi
     // directly (dbx holds hundreds; a checked read per field would only repeat that check).
     const body0 = r.offset;
     r.skip(sigBytes, 'Signatures');
+    // Entries of one list mostly share their owner (dbx: hundreds of one vendor's): reuse its text.
+    let prevAt = -1;
+    let prevOwner = '';
     for (let at = body0; at < body0 + sigBytes; at += sigSize) {
-      const owner = guidToString(data, at);
+      const owner = prevAt >= 0 && sameGuid(data, prevAt, at) ? prevOwner : guidToString(data, at);
+      prevAt = at;
+      prevOwner = owner;
       const sigData = data.subarray(at + 16, at + sigSize);
       signatures.push(signatureType === GUID.EFI_CERT_X509 ? { owner, data: sigData, ...certInfo(sigData) } : { owner, data: sigData });
     }
     lists.push({ signatureType, signatureTypeName: name, signatures });
   }
   return lists;
+}
+
+function sameGuid(b: Uint8Array, x: number, y: number): boolean {
+  for (let i = 0; i < 16; i++) if (b[x + i] !== b[y + i]) return false;
+  return true;
 }
 
 /**
