@@ -15,6 +15,7 @@ import type { TPML_PCR_SELECTION } from '../tpm/pcr-selection.ts';
 import { parsePublic, type TPMT_PUBLIC } from '../tpm/public.ts';
 import { verifyQuote, type QuoteVerification } from '../tpm/quote.ts';
 import { toHex } from '../util/encoding.ts';
+import { replayEventLog } from '../eventlog/replay.ts';
 import { appraiseLog } from './appraise.ts';
 import { checkClock, type ClockLike } from './clock.ts';
 import { capFindings, dedupeFindings } from './finding.ts';
@@ -115,6 +116,46 @@ function offlinePcrs(replay: ReplayResult, claimed: PcrBanks | undefined): { val
   return { values, findings };
 }
 
+function claimedBanks(claimed: PcrBanks | undefined): HashAlg[] {
+  return claimed === undefined ? [] : HASH_ALGS.filter((a) => (claimed[a]?.size ?? 0) > 0);
+}
+
+/**
+ * Offline `pcrs` reports every bank of the log, but no verdict reads the banks outside the
+ * appraised and claimed ones: they are replayed when `pcrs` is first read (JSON output, the CLI),
+ * and never when nobody asks. Same values as an eager replay: banks replay independently.
+ * One shared accessor, its state in a non-enumerable slot: no closure per outcome, and nothing
+ * that copies or serializes the outcome sees the slot.
+ */
+const PENDING = Symbol('pendingPcrs');
+type Pending = { [PENDING]?: () => Record<string, Record<string, string>> };
+
+function settle(outcome: object, value: Record<string, Record<string, string>>): void {
+  Object.defineProperty(outcome, 'pcrs', { value, writable: true, enumerable: true, configurable: true });
+}
+
+const LAZY_PCRS: PropertyDescriptor = {
+  enumerable: true,
+  configurable: true,
+  get(this: Pending) {
+    const value = this[PENDING]?.() ?? {};
+    settle(this, value);
+    return value;
+  },
+  set(this: object, value: Record<string, Record<string, string>>) {
+    settle(this, value);
+  },
+};
+
+function lazyOfflinePcrs(outcome: AppraisalOutcome, log: EventLog, replay: ReplayResult, claimed: PcrBanks | undefined): void {
+  Object.defineProperty(outcome, PENDING, { value: () => {
+    const missing = log.banks.filter((b) => replay.pcrs[b] === undefined);
+    const rest = missing.length > 0 ? replayEventLog(log, missing).pcrs : {};
+    return banksToJson(offlinePcrs({ ...replay, pcrs: { ...replay.pcrs, ...rest } }, claimed).values);
+  }, configurable: true });
+  Object.defineProperty(outcome, 'pcrs', LAZY_PCRS);
+}
+
 function uniqueBanks(banks: readonly HashAlg[]): HashAlg[] {
   return [...new Set(banks)];
 }
@@ -156,10 +197,12 @@ export function appraiseEvidence(input: EvidenceInput): AppraisalOutcome {
   // Every bank costs one hash per event, in replay and in the consistency check: only the banks the
   // profiles appraise and the quote selects are computed (offline, every bank is reported).
   const profileBanks = uniqueBanks(input.profiles.map((p) => p.bank));
-  const replayBanks = quote !== undefined ? uniqueBanks([...profileBanks, ...quote.pcrSelection.map((s) => s.hash)]) : undefined;
+  // Offline, the verdict reads the appraised banks and the banks with claimed values; the other
+  // banks appear only in `pcrs`, replayed when it is read (lazyOfflinePcrs).
+  const replayBanks = uniqueBanks([...profileBanks, ...(quote !== undefined ? quote.pcrSelection.map((s) => s.hash) : claimedBanks(input.claimedPcrs))]);
   let prepared: PreparedLog;
   let logCached = false;
-  if (input.logPreparer !== undefined && input.eventLog instanceof Uint8Array && replayBanks !== undefined) {
+  if (input.logPreparer !== undefined && input.eventLog instanceof Uint8Array) {
     ({ prepared, cached: logCached } = input.logPreparer.prepare(input.eventLog, replayBanks, profileBanks, input.eventLogDigest));
   } else {
     prepared = prepareLog(input.eventLog, replayBanks, profileBanks);
@@ -170,7 +213,7 @@ export function appraiseEvidence(input: EvidenceInput): AppraisalOutcome {
   const common: Finding[] = [];
   let quotedPcrs: PcrBanks | undefined;
   let quoteSelection: TPML_PCR_SELECTION | undefined;
-  let pcrValues: PcrBanks;
+  let pcrValues: PcrBanks | undefined;
   if (quote !== undefined) {
     common.push(...quote.failures);
     if (quote.attest.attested.kind === 'quote') {
@@ -186,7 +229,6 @@ export function appraiseEvidence(input: EvidenceInput): AppraisalOutcome {
   } else {
     const offline = offlinePcrs(replay, input.claimedPcrs);
     common.push(...offline.findings);
-    pcrValues = offline.values;
     // Offline, claimed values stand in for quoted ones (for pcr_unexplained / pcr_not_quoted).
     if (input.claimedPcrs !== undefined) quotedPcrs = offline.values;
   }
@@ -217,7 +259,7 @@ export function appraiseEvidence(input: EvidenceInput): AppraisalOutcome {
     verdict: failures.length === 0 ? 'pass' : 'fail',
     profile: best === undefined ? null : profileId(best.profile),
     failures,
-    pcrs: banksToJson(pcrValues),
+    pcrs: pcrValues !== undefined ? banksToJson(pcrValues) : {},
     // Reused from the cache, the log stages took no time in this appraisal.
     timings: {
       parseMs: logCached ? 0 : prepared.timings.parseMs,
@@ -229,6 +271,7 @@ export function appraiseEvidence(input: EvidenceInput): AppraisalOutcome {
     },
     logCached,
   };
+  if (pcrValues === undefined) lazyOfflinePcrs(outcome, log, replay, input.claimedPcrs);
   if (quote !== undefined) {
     outcome.quote = quote;
     outcome.clockInfo = quote.clockInfo;

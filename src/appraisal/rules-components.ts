@@ -11,6 +11,7 @@ import type { FailureCode } from './codes.ts';
 import { eventText, imagePath, type EventClass } from './classify.ts';
 import { eventFinding, unverifiedDataFinding } from './finding.ts';
 import { describeEvent, describeTextMatch, textEntryMatches, textMatches } from './match.ts';
+import { digestEntryAllows, imageEntryAllows, textEntryCandidates } from './profile-index.ts';
 import type { Finding } from './types.ts';
 
 export interface EventCheck {
@@ -49,17 +50,17 @@ function notInSet(code: FailureCode, c: EventCheck, rule: string, component: str
 }
 
 function digestEntryMatches(entries: readonly DigestEntry[] | undefined, c: EventCheck): boolean {
-  return (entries ?? []).some((e) => (e.type === undefined || e.type === c.ev.typeName) && e.digests.includes(c.digest));
+  return digestEntryAllows(entries, c.ev.typeName, c.digest);
 }
 
 function imageEntryMatches(entries: readonly ImageEntry[] | undefined, c: EventCheck): boolean {
-  return (entries ?? []).some((e) => e.digests.includes(c.digest));
+  return imageEntryAllows(entries, c.digest);
 }
 
 function textRule(code: FailureCode, rule: string, entries: readonly TextEntry[] | undefined, c: EventCheck, label: string): Finding[] {
   const text = eventText(c.ev);
   const readable = dataReadable(c);
-  if ((entries ?? []).some((e) => textEntryMatches(e, text, c.digest, readable))) return [];
+  if (textEntryCandidates(entries, c.digest).some((e) => textEntryMatches(e, text, c.digest, readable))) return [];
   const component = `${label} ${describeEvent(c.ev)}`;
   // A text entry would have to read the text, and the text is not what was measured.
   if (c.dataVerified === false && text !== undefined && (entries ?? []).some((e) => e.digests === undefined)) return [unverifiedData(c, rule, component)];
@@ -81,8 +82,9 @@ export function checkComponent(cls: EventClass, c: EventCheck): Finding[] {
       return checkBootConfig(cls.variable, c);
     case 'bootApp': {
       // shim and bootloader are both pre-kernel stages with one failure code: either list allows either.
-      const entries = cls.role === 'kernel' ? p.bootChain?.kernel : [...(p.bootChain?.shim ?? []), ...(p.bootChain?.bootloader ?? [])];
-      if (imageEntryMatches(entries, c)) return [];
+      const pre = cls.role === 'kernel' ? undefined : [p.bootChain?.shim, p.bootChain?.bootloader];
+      if (pre === undefined ? imageEntryMatches(p.bootChain?.kernel, c) : pre.some((list) => imageEntryMatches(list, c))) return [];
+      const entries = pre === undefined ? p.bootChain?.kernel : [...(p.bootChain?.shim ?? []), ...(p.bootChain?.bootloader ?? [])];
       const code = cls.role === 'kernel' ? 'kernel_not_allowed' : 'bootloader_not_allowed';
       return [notInSet(code, c, `bootChain.${cls.role}`, `${cls.role} EFI application ${imagePath(c.ev) ?? '(no path)'}`, entries)];
     }

@@ -11,6 +11,7 @@ import type { FailureCode } from './codes.ts';
 import type { SignatureDbName } from './classify.ts';
 import { eventFinding } from './finding.ts';
 import { describeTextMatch, textMatches } from './match.ts';
+import { requiredIdBytes, SignatureIdSet } from './signature-ids.ts';
 import { dataReadable, unverifiedData, type EventCheck } from './rules-components.ts';
 import type { Finding } from './types.ts';
 
@@ -41,16 +42,6 @@ export function signatureEntries(lists: readonly EfiSignatureList[] | undefined)
     }
   }
   return out;
-}
-
-/** The ids of signatureEntries() alone: dbx holds hundreds of entries, and only their ids are compared. */
-function signatureIds(lists: readonly EfiSignatureList[] | undefined): Set<string> {
-  const ids = new Set<string>();
-  for (const l of lists ?? []) {
-    const isCert = l.signatureTypeName === 'x509';
-    for (const s of l.signatures) ids.add(isCert ? (s.certSha256 ?? toHex(s.data)) : toHex(s.data));
-  }
-  return ids;
 }
 
 export function certificateMatches(c: CertificateEntry, sha256: string | undefined, subject: string | undefined): boolean {
@@ -127,9 +118,10 @@ export function checkSecureBootLog(profile: GoldenProfile, bank: HashAlg, pcr7Ev
   const required = sb?.dbxRequired ?? [];
   if (required.length > 0) {
     const dbx = byName('dbx');
-    const present = signatureIds(dbx?.decoded.kind === 'efi_variable' ? dbx.decoded.signatureLists : undefined);
-    for (const r of required) {
-      if (present.has(r)) continue;
+    const present = new SignatureIdSet(dbx?.decoded.kind === 'efi_variable' ? dbx.decoded.signatureLists : undefined);
+    const requiredBytes = requiredIdBytes(required);
+    for (const [i, r] of required.entries()) {
+      if (present.has(r, requiredBytes[i] ?? null)) continue;
       const f: Finding = {
         code: 'dbx_entry_missing',
         message: dbx === undefined ? `dbx was not measured, so required revocation ${r} is missing` : `PCR 7 event ${dbx.index} (dbx) lacks required revocation ${r}`,

@@ -9,7 +9,7 @@ import type { HashAlg } from '../tpm/alg.ts';
 import { toHex } from '../util/encoding.ts';
 import { DataHashes, hashOf } from './data-hash.ts';
 import { checkableConvention, type DigestConvention } from './digest-conventions.ts';
-import { opaqueQuirkFor, quirksFor } from './quirks.ts';
+import { opaqueQuirkFor, quirksFor, type FirmwareQuirk } from './quirks.ts';
 import type { DigestMismatch, EventLog, TcgEvent } from './types.ts';
 
 export interface QuirkUse {
@@ -36,23 +36,46 @@ export interface ConsistencyOptions {
   dataHashes?: DataHashes;
 }
 
-/** The id of the form (or quirk) whose preimage hashes to `logged`, or undefined. */
+/** The preimages a quirk accepts for this event; none when its structure does not fit. */
+function quirkPreimages(quirk: FirmwareQuirk, e: TcgEvent): Uint8Array[] {
+  try {
+    return quirk.alternatives?.(e) ?? [];
+  } catch {
+    return []; // a quirk whose structure does not fit this event does not apply
+  }
+}
+
+/**
+ * The id of the form (or quirk) whose preimage hashes to `logged`, or undefined. Preimages of one
+ * event differ, so at most one matches: quirks marked tryFirst go first when they apply (one hash
+ * instead of two for every grub command), which changes the cost and never the answer.
+ */
 function genuineForm(e: TcgEvent, convention: DigestConvention, bank: HashAlg, logged: Uint8Array, hashes: DataHashes): { id: string; quirk: boolean } | undefined {
+  const quirks = quirksFor(e);
+  let tried: FirmwareQuirk | undefined;
+  for (const quirk of quirks) {
+    if (quirk.tryFirst !== true) continue;
+    const preimages = quirkPreimages(quirk, e);
+    if (preimages.length === 0) continue;
+    if (preimages.some((p) => hashOf(bank, p).equals(logged))) return { id: quirk.id, quirk: true };
+    tried = quirk;
+    break;
+  }
   for (const form of convention.forms) {
     const bytes = form.bytes(e);
     if (bytes === null) continue;
     if (bytes === e.data ? hashes.matches(e.data, bank, logged) : hashOf(bank, bytes).equals(logged)) return { id: form.id, quirk: false };
   }
-  for (const quirk of quirksFor(e)) {
-    let preimages: Uint8Array[];
-    try {
-      preimages = quirk.alternatives?.(e) ?? [];
-    } catch {
-      continue; // a quirk whose structure does not fit this event does not apply
-    }
-    if (preimages.some((p) => hashOf(bank, p).equals(logged))) return { id: quirk.id, quirk: true };
+  for (const quirk of quirks) {
+    if (quirk === tried) continue;
+    if (quirkPreimages(quirk, e).some((p) => hashOf(bank, p).equals(logged))) return { id: quirk.id, quirk: true };
   }
   return undefined;
+}
+
+function oneDigest(e: TcgEvent, bank: HashAlg): [HashAlg, Uint8Array][] {
+  const d = e.digests[bank];
+  return d === undefined ? [] : [[bank, d]];
 }
 
 export function checkDigestConsistencyDetailed(log: EventLog, opts: ConsistencyOptions = {}): ConsistencyReport {
@@ -60,10 +83,12 @@ export function checkDigestConsistencyDetailed(log: EventLog, opts: ConsistencyO
   const quirksApplied: QuirkUse[] = [];
   const unverified = new Set<string>();
   const hashes = opts.dataHashes ?? new DataHashes();
+  // One bank (the pipeline's usual case): look it up rather than walk every digest of every event.
+  const one = opts.banks?.length === 1 ? opts.banks[0] : undefined;
   for (const e of log.events) {
     const convention = checkableConvention(e);
     if (convention === undefined) continue;
-    for (const [bank, logged] of Object.entries(e.digests) as [HashAlg, Uint8Array][]) {
+    for (const [bank, logged] of one !== undefined ? oneDigest(e, one) : (Object.entries(e.digests) as [HashAlg, Uint8Array][])) {
       if (opts.banks !== undefined && !opts.banks.includes(bank)) continue;
       const form = genuineForm(e, convention, bank, logged, hashes);
       if (form?.quirk === true) quirksApplied.push({ eventIndex: e.index, bank, quirkId: form.id });
@@ -92,5 +117,6 @@ export function checkDigestConsistency(log: EventLog, opts: ConsistencyOptions =
 export function dataVerified(report: ConsistencyReport, e: TcgEvent, bank: HashAlg): boolean | undefined {
   if (checkableConvention(e) === undefined || e.digests[bank] === undefined) return undefined;
   if (report.banks !== undefined && !report.banks.includes(bank)) return undefined;
-  return !report.unverified.has(`${e.index}/${bank}`);
+  // Most logs have no unverified event: skip building the key for each of their events.
+  return report.unverified.size === 0 || !report.unverified.has(`${e.index}/${bank}`);
 }

@@ -32,6 +32,12 @@ export interface FirmwareQuirk {
    */
   kind: 'digest' | 'opaque' | 'parse';
   alternatives?: (event: TcgEvent) => Uint8Array[];
+  /**
+   * For 'digest': when it yields a preimage, try it before the genuine forms. A grub prefix in the
+   * data says the prefix-less text is what was hashed; preimages differ, so at most one form
+   * matches and the order changes only how many hashes are spent.
+   */
+  tryFirst?: boolean;
   /** For 'opaque': whether this log shows the firmware the quirk names. */
   appliesTo?: (event: TcgEvent, log: EventLog) => boolean;
 }
@@ -72,6 +78,7 @@ export const FIRMWARE_QUIRKS: readonly FirmwareQuirk[] = [
     description: 'The logged string is prefix + text + NUL; the digest covers text without the prefix and without the NUL.',
     accepted: 'H(text after the prefix, trailing NUL removed)',
     kind: 'digest',
+    tryFirst: true,
     alternatives: (e) => {
       const t = afterPrefix(e.data, ['grub_cmd: ', 'kernel_cmdline: ', 'module_cmdline: ', 'grub_kernel_cmdline ']);
       return t === null ? [] : [withoutTrailingNul(t)];
@@ -86,6 +93,7 @@ export const FIRMWARE_QUIRKS: readonly FirmwareQuirk[] = [
     description: 'The logged string is prefix + text + NUL; the digest covers text without the prefix but including the NUL.',
     accepted: 'H(text after the prefix, trailing NUL kept)',
     kind: 'digest',
+    tryFirst: true,
     alternatives: (e) => {
       const t = afterPrefix(e.data, ['grub_cmd ']);
       return t === null ? [] : [t];
@@ -135,7 +143,15 @@ function isBootGuardCrtm(data: Uint8Array): boolean {
 
 /** Digest quirks that apply to this event's PCR and type. */
 export function quirksFor(event: TcgEvent): FirmwareQuirk[] {
-  return FIRMWARE_QUIRKS.filter((q) => q.kind === 'digest' && q.pcrs.includes(event.pcr) && q.eventTypes.includes(event.type));
+  const byType = DIGEST_QUIRKS_BY_TYPE.get(event.type);
+  return byType === undefined ? [] : byType.filter((q) => q.pcrs.includes(event.pcr));
+}
+
+/** Digest quirks by event type, built once: the consistency check asks for every checkable event. */
+const DIGEST_QUIRKS_BY_TYPE = new Map<number, FirmwareQuirk[]>();
+for (const q of FIRMWARE_QUIRKS) {
+  if (q.kind !== 'digest') continue;
+  for (const t of q.eventTypes) DIGEST_QUIRKS_BY_TYPE.set(t, [...(DIGEST_QUIRKS_BY_TYPE.get(t) ?? []), q]);
 }
 
 /** The 'opaque' quirk that explains this event's unverifiable digest, if one applies. */

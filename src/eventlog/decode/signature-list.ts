@@ -26,14 +26,28 @@ export function parseSignatureLists(data: Uint8Array, baseOffset: number): EfiSi
     if (sigBytes % sigSize !== 0) r.fail('SignatureSize', `list body of ${sigBytes} bytes is not a multiple of ${sigSize}`, listAt + 24);
     const name = SIGNATURE_TYPE_NAMES.get(signatureType) ?? 'unknown';
     const signatures: EfiSignatureList['signatures'] = [];
-    for (let i = 0; i < sigBytes / sigSize; i++) {
-      const owner = readGuid(r, `Signatures[${i}].SignatureOwner`);
-      const sigData = r.bytesView(sigSize - 16, `Signatures[${i}].SignatureData`);
+    // The signatures fill the list body, whose length was checked above: read them as views
+    // directly (dbx holds hundreds; a checked read per field would only repeat that check).
+    const body0 = r.offset;
+    r.skip(sigBytes, 'Signatures');
+    // Entries of one list mostly share their owner (dbx: hundreds of one vendor's): reuse its text.
+    let prevAt = -1;
+    let prevOwner = '';
+    for (let at = body0; at < body0 + sigBytes; at += sigSize) {
+      const owner = prevAt >= 0 && sameGuid(data, prevAt, at) ? prevOwner : guidToString(data, at);
+      prevAt = at;
+      prevOwner = owner;
+      const sigData = data.subarray(at + 16, at + sigSize);
       signatures.push(signatureType === GUID.EFI_CERT_X509 ? { owner, data: sigData, ...certInfo(sigData) } : { owner, data: sigData });
     }
     lists.push({ signatureType, signatureTypeName: name, signatures });
   }
   return lists;
+}
+
+function sameGuid(b: Uint8Array, x: number, y: number): boolean {
+  for (let i = 0; i < 16; i++) if (b[x + i] !== b[y + i]) return false;
+  return true;
 }
 
 /**
