@@ -128,6 +128,7 @@ async function httpLevel(dataDir: string, n: number, trusted: number): Promise<R
     await latencies(get, () => list, 100);
     await latencies(get, randomHost, 100);
     const idle = { trustedFirstPageMs: await latencies(get, () => list, QUERIES), singleHostMs: await latencies(get, randomHost, QUERIES) };
+    const rssAfterReads = rssMb(server.pid);
     // Every page of 1,000 trusted hosts, following the cursors.
     const walk = async (): Promise<number> => {
       let count = 0;
@@ -171,7 +172,7 @@ async function httpLevel(dataDir: string, n: number, trusted: number): Promise<R
       allPagesOf1000Ms: allPagesMs,
       pagesOf1000: Math.ceil(trusted / 1000),
       underAttestationLoad: { ...underLoad, attestationsPerSecond: attestation.attestationsPerSecond, concurrency: 16 },
-      serverRssMb: { idle: round(rssIdle, 1), afterPageWalk: round(rssAfterWalk, 1), underLoadP50: round(rss[Math.floor(rss.length / 2)] ?? NaN, 1), underLoadMax: round(rss.at(-1) ?? NaN, 1) },
+      serverRssMb: { idle: round(rssIdle, 1), afterTrustReads: round(rssAfterReads, 1), afterPageWalk: round(rssAfterWalk, 1), underLoadP50: round(rss[Math.floor(rss.length / 2)] ?? NaN, 1), underLoadMax: round(rss.at(-1) ?? NaN, 1) },
     };
   } finally {
     await server.stop();
