@@ -123,12 +123,15 @@ async function httpLevel(dataDir: string, n: number, trusted: number): Promise<R
   try {
     const get = getter(server.url);
     const rssIdle = rssMb(server.pid);
+    // process.memoryUsage() in the server at each RSS point: how much of the RSS is V8's heap.
+    const memory: Record<string, unknown> = { idle: await server.ask('memory') };
     const randomHost = (i: number) => `/v1/hosts/h${(i * 7919) % n}`;
     const list = '/v1/hosts?trust=trusted';
     await latencies(get, () => list, 100);
     await latencies(get, randomHost, 100);
     const idle = { trustedFirstPageMs: await latencies(get, () => list, QUERIES), singleHostMs: await latencies(get, randomHost, QUERIES) };
     const rssAfterReads = rssMb(server.pid);
+    memory.afterTrustReads = await server.ask('memory');
     // Every page of 1,000 trusted hosts, following the cursors.
     const walk = async (): Promise<number> => {
       let count = 0;
@@ -144,6 +147,7 @@ async function httpLevel(dataDir: string, n: number, trusted: number): Promise<R
     if ((await walk()) !== trusted) throw new Error('HTTP paging lost or repeated hosts');
     const allPagesMs = await best(walk, 3);
     const rssAfterWalk = rssMb(server.pid);
+    memory.afterPageWalk = await server.ask('memory');
 
     // Attestation load (64 tpm-sim hosts, 16 in flight) with the trust reads alongside and RSS sampled.
     const { hosts } = await enrollHosts(server.url, ADMIN, 64, 'load');
@@ -167,12 +171,17 @@ async function httpLevel(dataDir: string, n: number, trusted: number): Promise<R
     const attestation = await loadRun;
     clearInterval(sampler);
     rss.sort((a, b) => a - b);
+    memory.afterLoad = await server.ask('memory');
+    // Last, so it does not shrink the heap before the other points: what is live after a full collection.
+    memory.afterLoadFullGc = await server.ask('gc');
+    const rssAfterGc = rssMb(server.pid);
     return {
       idle,
       allPagesOf1000Ms: allPagesMs,
       pagesOf1000: Math.ceil(trusted / 1000),
       underAttestationLoad: { ...underLoad, attestationsPerSecond: attestation.attestationsPerSecond, concurrency: 16 },
-      serverRssMb: { idle: round(rssIdle, 1), afterTrustReads: round(rssAfterReads, 1), afterPageWalk: round(rssAfterWalk, 1), underLoadP50: round(rss[Math.floor(rss.length / 2)] ?? NaN, 1), underLoadMax: round(rss.at(-1) ?? NaN, 1) },
+      serverRssMb: { idle: round(rssIdle, 1), afterTrustReads: round(rssAfterReads, 1), afterPageWalk: round(rssAfterWalk, 1), underLoadP50: round(rss[Math.floor(rss.length / 2)] ?? NaN, 1), underLoadMax: round(rss.at(-1) ?? NaN, 1), afterLoadFullGc: round(rssAfterGc, 1) },
+      serverMemoryMb: memory,
     };
   } finally {
     await server.stop();
@@ -199,6 +208,6 @@ export async function bench(): Promise<Record<string, unknown>> {
   return {
     fleets: out,
     aims: { trustReadP99Ms: 5, serverRssMb: 250 },
-    note: 'store: best of 5, HostService.list (one joined read) and HostService.page (pages of 1,000); perHostReads = one last-appraisal read per host, as before (fleets up to 10,000). http: the service in its own process on the seeded SQLite database; trustedFirstPage = GET /v1/hosts?trust=trusted (default limit 100), singleHost = GET /v1/hosts/{hostId} of spread hosts, each 1,000 sequential keep-alive requests, latency at the client; allPagesOf1000 = every page with limit=1000 following next, best of 3; under load = the same reads while 64 tpm-sim hosts attest (16 in flight, real firmware log); RSS = VmRSS of the server process',
+    note: 'store: best of 5, HostService.list (one joined read) and HostService.page (pages of 1,000); perHostReads = one last-appraisal read per host, as before (fleets up to 10,000). http: the service in its own process on the seeded SQLite database; trustedFirstPage = GET /v1/hosts?trust=trusted (default limit 100), singleHost = GET /v1/hosts/{hostId} of spread hosts, each 1,000 sequential keep-alive requests, latency at the client; allPagesOf1000 = every page with limit=1000 following next, best of 3; under load = the same reads while 64 tpm-sim hosts attest (16 in flight, real firmware log); RSS = VmRSS of the server process; serverMemoryMb = process.memoryUsage() in the server at the same points (no collection forced), and after one full collection at the end',
   };
 }
