@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import os from 'node:os';
 
-const AREAS = ['eventlog', 'tpm', 'appraisal', 'sim', 'enrollment', 'hosts', 'drift', 'service', 'http', 'replicas', 'cli', 'ui', 'libraries'] as const;
+const AREAS = ['eventlog', 'tpm', 'appraisal', 'sim', 'enrollment', 'hosts', 'drift', 'service', 'http', 'p3', 'replicas', 'cli', 'ui', 'libraries', 'soak'] as const;
 
 interface BenchModule {
   bench(): Promise<Record<string, unknown>>;

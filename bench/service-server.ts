@@ -5,6 +5,8 @@
  *   {cmd:'stats'}  reply {type:'stats', ...} with per-stage percentiles, HTTP time per route, CPU
  *   {cmd:'inproc'} the same flow without HTTP: 16 hosts of its own call the AttestationService
  *                  directly (nonce, quote, attest) for 3 s; reply {type:'inproc', ...}
+ *   {cmd:'memory'} reply {type:'memory', ...process.memoryUsage() in MB}
+ *   {cmd:'gc'}     a full collection, then reply {type:'gc', ...process.memoryUsage() in MB}
  *   {cmd:'stop'}   stop the service and exit
  * Logs at info level to a file in the data directory, as a production server would log.
  * BOOTGATE_DATABASE_URL and BOOTGATE_MASTER_KEY in its environment put it on PostgreSQL (bench/replicas.ts).
@@ -17,6 +19,8 @@ import type { IncomingMessage } from 'node:http';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { pino } from 'pino';
 import { loadConfig } from '../src/config.ts';
 import { startService } from '../src/service.ts';
@@ -141,6 +145,14 @@ async function inProcess(): Promise<Record<string, unknown>> {
   };
 }
 
+/** Where the RSS goes: V8's heap (used and reserved), Buffers/ArrayBuffers, the rest native (SQLite, code, isolates). */
+function memoryMb(): Record<string, number> {
+  return Object.fromEntries(Object.entries(process.memoryUsage()).map(([k, v]) => [k, Math.round(v / 1024 / 102.4) / 10]));
+}
+// A full collection on request, without starting the server under --expose-gc.
+setFlagsFromString('--expose-gc');
+const fullGc = runInNewContext('gc') as () => void;
+
 process.on('message', async (msg: { cmd: string }) => {
   if (inspector && msg.cmd === 'reset') await inspector.post('Profiler.start');
   if (inspector && msg.cmd === 'stats') {
@@ -170,6 +182,11 @@ process.on('message', async (msg: { cmd: string }) => {
     });
   } else if (msg.cmd === 'inproc') {
     send({ type: 'inproc', ...(await inProcess()) });
+  } else if (msg.cmd === 'memory') {
+    send({ type: 'memory', ...memoryMb() });
+  } else if (msg.cmd === 'gc') {
+    fullGc();
+    send({ type: 'gc', ...memoryMb() });
   } else if (msg.cmd === 'stop') {
     void service.stop(2000).then(() => process.exit(0));
   }

@@ -42,32 +42,27 @@ export class HostService {
   }
 
   async list(now: Date, status?: TrustStatus): Promise<HostView[]> {
-    const views = (await this.store.listHostTrust()).map(({ host, last }) => view(host, trustOf(host, last, now)));
-    return status === undefined ? views : views.filter((v) => v.trust.status === status);
+    const rows = await this.store.listHostTrust(status === undefined ? undefined : { trust: { state: status, now } });
+    return rows.map(({ host, last }) => view(host, trustOf(host, last, now)));
   }
 
   /**
-   * One page of hosts in hostId order (contract §3.3), optionally in one trust state. The cursor is
-   * the last hostId of the page, so a host that stays in its state is listed exactly once however
-   * the fleet changes while a client pages.
+   * One page of hosts in hostId order (contract §3.3), optionally in one trust state, which the
+   * store filters: the page reads the hosts it returns and one more. The cursor is the last hostId
+   * of the page, so a host that stays in its state is listed exactly once however the fleet
+   * changes while a client pages.
    */
   async page(now: Date, status: TrustStatus | undefined, limit: number, after?: string): Promise<{ hosts: HostView[]; next: string | null }> {
-    let from = after === undefined ? undefined : decodeCursor(after, 'h', /^[A-Za-z0-9._:-]{1,128}$/);
-    const hosts: HostView[] = [];
-    const batch = Math.max(limit + 1, 500);
-    for (;;) {
-      const rows = await this.store.listHostTrust({ ...(from !== undefined ? { after: from } : {}), limit: batch });
-      for (const { host, last } of rows) {
-        const v = view(host, trustOf(host, last, now));
-        if (status !== undefined && v.trust.status !== status) continue;
-        // A host beyond the page: there is a next page, and it starts after the page's last host.
-        if (hosts.length === limit) return { hosts, next: encodeCursor('h', (hosts.at(-1) as HostView).hostId) };
-        hosts.push(v);
-      }
-      const last = rows.at(-1);
-      if (rows.length < batch || last === undefined) return { hosts, next: null };
-      from = last.host.hostId;
-    }
+    const from = after === undefined ? undefined : decodeCursor(after, 'h', /^[A-Za-z0-9._:-]{1,128}$/);
+    const rows = await this.store.listHostTrust({
+      ...(from !== undefined ? { after: from } : {}),
+      limit: limit + 1,
+      ...(status !== undefined ? { trust: { state: status, now } } : {}),
+    });
+    // A host beyond the page: there is a next page, and it starts after the page's last host.
+    const more = rows.length > limit;
+    const hosts = (more ? rows.slice(0, limit) : rows).map(({ host, last }) => view(host, trustOf(host, last, now)));
+    return { hosts, next: more ? encodeCursor('h', (hosts.at(-1) as HostView).hostId) : null };
   }
 
   /** For relying parties inside bootgate (key release): the host's status and the appraisal behind it. */

@@ -14,6 +14,7 @@ import type {
   AppraisalRecord,
   AppraisalSummary,
   AppraisalTrust,
+  HostTrustPage,
   AppraisalVerdict,
   DriftAcceptanceRecord,
   DriftGroupRecord,
@@ -152,7 +153,7 @@ export class PostgresStore implements Store {
   listHosts(): Promise<HostRecord[]> {
     return this.run((p) => hosts.listHosts(p));
   }
-  listHostTrust(page?: { after?: string; limit?: number }): Promise<Array<{ host: HostRecord; last?: AppraisalTrust }>> {
+  listHostTrust(page?: HostTrustPage): Promise<Array<{ host: HostRecord; last?: AppraisalTrust }>> {
     return this.run((p) => hosts.listHostTrust(p, page));
   }
   setHostProfiles(hostId: string, profiles: string[]): Promise<boolean> {

@@ -14,6 +14,7 @@ import type {
   ActivateOutcome,
   AppraisalRecord,
   AppraisalTrust,
+  HostTrustPage,
   AppraisalSummary,
   AppraisalVerdict,
   DriftAcceptanceRecord,
@@ -117,7 +118,7 @@ export class SqliteStore implements Store {
   async listHosts(): Promise<HostRecord[]> {
     return this.hosts.listHosts();
   }
-  async listHostTrust(page?: { after?: string; limit?: number }): Promise<Array<{ host: HostRecord; last?: AppraisalTrust }>> {
+  async listHostTrust(page?: HostTrustPage): Promise<Array<{ host: HostRecord; last?: AppraisalTrust }>> {
     return this.hosts.listHostTrust(page);
   }
   async setHostProfiles(hostId: string, profiles: string[]): Promise<boolean> {

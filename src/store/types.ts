@@ -248,6 +248,19 @@ export type AppraisalVerdict = Pick<AppraisalRecord, 'appraisalId' | 'verdict' |
 /** The part of an appraisal a host's trust view shows: the verdict, and the profile and findings behind it. */
 export type AppraisalTrust = AppraisalVerdict & Pick<AppraisalRecord, 'profile' | 'failures'>;
 
+/**
+ * A host's trust state (contract §3.3): 'untrusted' if revoked or its last counted appraisal
+ * failed, 'unknown' with no counted appraisal, else 'trusted' while that appraisal's token is
+ * unexpired, 'expired' after (or with no token).
+ */
+export type HostTrustState = 'trusted' | 'untrusted' | 'unknown' | 'expired';
+
+export interface HostTrustPage {
+  after?: string;
+  limit?: number;
+  trust?: { state: HostTrustState; now: Date };
+}
+
 export interface Store {
   // hosts and enrollment
   createEnrollment(e: EnrollmentRecord): Promise<void>;
@@ -258,9 +271,10 @@ export interface Store {
   listHosts(): Promise<HostRecord[]>;
   /**
    * Hosts with their last counted appraisal's trust part, in hostId order, in one read (schedulers
-   * list whole fleets): all of them, or up to `limit` with a hostId greater than `after`.
+   * list whole fleets): all of them, or up to `limit` with a hostId greater than `after`; with
+   * `trust`, only the hosts in that state at `trust.now`, filtered in the query.
    */
-  listHostTrust(page?: { after?: string; limit?: number }): Promise<Array<{ host: HostRecord; last?: AppraisalTrust }>>;
+  listHostTrust(page?: HostTrustPage): Promise<Array<{ host: HostRecord; last?: AppraisalTrust }>>;
   setHostProfiles(hostId: string, profiles: string[]): Promise<boolean>;
   deleteHost(hostId: string): Promise<boolean>;
   revokeHost(hostId: string, at: Date): Promise<boolean>;

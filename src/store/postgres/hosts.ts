@@ -1,6 +1,6 @@
 /** Enrollments and hosts in PostgreSQL. activateEnrollment is the one transaction of enrollment. */
 import type pg from 'pg';
-import type { ActivateOutcome, AppraisalTrust, EnrollmentRecord, HostRecord } from '../types.ts';
+import type { ActivateOutcome, AppraisalTrust, EnrollmentRecord, HostRecord, HostTrustPage, HostTrustState } from '../types.ts';
 import { inTransaction } from './pool.ts';
 import { enrollmentFromRow, hostFromRow, iso, type EnrollmentRow, type HostRow } from './rows.ts';
 
@@ -71,15 +71,27 @@ interface HostTrustRow extends HostRow {
   a_token_expires_at: Date | null;
 }
 
-/** Hosts (all, or a page after a hostId) with their last counted appraisal, through the (host_id, rejected, seq) index. */
-export async function listHostTrust(pool: pg.Pool, page?: { after?: string; limit?: number }): Promise<Array<{ host: HostRecord; last?: AppraisalTrust }>> {
+/** The trust state as a condition on the joined row, $3 the time: the same derivation as trustStatusOf (src/attestation/trust.ts). */
+const TRUST_WHERE: Record<HostTrustState, string> = {
+  trusted: `h.revoked_at IS NULL AND a.verdict = 'pass' AND a.token_expires_at > $3`,
+  expired: `h.revoked_at IS NULL AND a.verdict = 'pass' AND (a.token_expires_at IS NULL OR a.token_expires_at <= $3)`,
+  untrusted: `(h.revoked_at IS NOT NULL OR a.verdict = 'fail')`,
+  unknown: `h.revoked_at IS NULL AND a.appraisal_id IS NULL`,
+};
+
+/**
+ * Hosts (all, or a page after a hostId, optionally in one trust state) with their last counted
+ * appraisal, through the (host_id, rejected, seq) index.
+ */
+export async function listHostTrust(pool: pg.Pool, page?: HostTrustPage): Promise<Array<{ host: HostRecord; last?: AppraisalTrust }>> {
+  const trust = page?.trust;
   const r = await pool.query<HostTrustRow>(
     `SELECT h.*, a.appraisal_id AS a_appraisal_id, a.verdict AS a_verdict, a.profile AS a_profile,
       a.failures AS a_failures, a.appraised_at AS a_appraised_at, a.token_expires_at AS a_token_expires_at
     FROM hosts h
     LEFT JOIN LATERAL (SELECT * FROM appraisals WHERE host_id = h.host_id AND NOT rejected ORDER BY seq DESC LIMIT 1) a ON true
-    WHERE h.host_id > $1 ORDER BY h.host_id LIMIT $2`,
-    [page?.after ?? '', page?.limit ?? null],
+    WHERE h.host_id > $1${trust ? ` AND ${TRUST_WHERE[trust.state]}` : ''} ORDER BY h.host_id LIMIT $2`,
+    [page?.after ?? '', page?.limit ?? null, ...(trust?.state === 'trusted' || trust?.state === 'expired' ? [iso(trust.now)] : [])],
   );
   return r.rows.map((row) => {
     const host = hostFromRow(row);

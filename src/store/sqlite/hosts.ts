@@ -1,6 +1,6 @@
 /** Enrollments and hosts in SQLite. activateEnrollment is the one atomic step of enrollment. */
 import type Database from 'better-sqlite3';
-import type { ActivateOutcome, AppraisalTrust, EnrollmentRecord, HostRecord } from '../types.ts';
+import type { ActivateOutcome, AppraisalTrust, EnrollmentRecord, HostRecord, HostTrustPage, HostTrustState } from '../types.ts';
 import { parseJson } from './json.ts';
 
 interface EnrollmentRow {
@@ -66,6 +66,20 @@ export function hostFromRow(r: HostRow): HostRecord {
   return h;
 }
 
+/**
+ * The trust state as a condition on the joined row, with `?` the time as ISO text: the same
+ * derivation as trustStatusOf (src/attestation/trust.ts). strftime reads the stored expiry as a
+ * time and writes it back in toISOString's form, so text order is time order; an expiry it cannot
+ * read is '' and, like a NaN from Date.parse, never later than now.
+ */
+const EXPIRY = "COALESCE(strftime('%Y-%m-%dT%H:%M:%fZ', a.token_expires_at), '')";
+const TRUST_WHERE: Record<HostTrustState, string> = {
+  trusted: `h.revoked_at IS NULL AND a.verdict = 'pass' AND ${EXPIRY} > ?`,
+  expired: `h.revoked_at IS NULL AND a.verdict = 'pass' AND ${EXPIRY} <= ?`,
+  untrusted: `(h.revoked_at IS NOT NULL OR a.verdict = 'fail')`,
+  unknown: `h.revoked_at IS NULL AND a.appraisal_id IS NULL`,
+};
+
 export class HostTables {
   private readonly insertEnrollment;
   private readonly selectEnrollment;
@@ -74,6 +88,7 @@ export class HostTables {
   private readonly selectHosts;
   private readonly selectHostTrust;
   private readonly selectHostTrustPage;
+  private readonly selectHostTrustIn: Record<HostTrustState, Database.Statement<Array<string | number>, HostTrustRow>>;
   private readonly insertHost;
   private readonly updateHostKeys;
   private readonly updateProfiles;
@@ -97,6 +112,10 @@ export class HostTables {
       LEFT JOIN appraisals a ON a.seq = (SELECT MAX(seq) FROM appraisals WHERE host_id = h.host_id AND rejected = 0)`;
     this.selectHostTrust = db.prepare<[], HostTrustRow>(`${trustSelect} ORDER BY h.host_id`);
     this.selectHostTrustPage = db.prepare<[string, number], HostTrustRow>(`${trustSelect} WHERE h.host_id > ? ORDER BY h.host_id LIMIT ?`);
+    // Hosts in hostId order until `limit` match: a page reads about what it returns when its state is common.
+    const inState = (s: HostTrustState) =>
+      db.prepare<Array<string | number>, HostTrustRow>(`${trustSelect} WHERE h.host_id > ? AND ${TRUST_WHERE[s]} ORDER BY h.host_id LIMIT ?`);
+    this.selectHostTrustIn = { trusted: inState('trusted'), untrusted: inState('untrusted'), unknown: inState('unknown'), expired: inState('expired') };
     this.insertHost = db.prepare(`INSERT INTO hosts (host_id, ek_fingerprint, ak_name, ak_pub, profiles, enrolled_at)
       VALUES (?, ?, ?, ?, ?, ?)`);
     // Same TPM enrolling a new AK: the AK changes, the admin-set profiles and the clock history stay.
@@ -149,8 +168,17 @@ export class HostTables {
     return this.selectHosts.all().map(hostFromRow);
   }
 
-  listHostTrust(page?: { after?: string; limit?: number }): Array<{ host: HostRecord; last?: AppraisalTrust }> {
-    const rows = page === undefined ? this.selectHostTrust.all() : this.selectHostTrustPage.all(page.after ?? '', page.limit ?? -1);
+  listHostTrust(page?: HostTrustPage): Array<{ host: HostRecord; last?: AppraisalTrust }> {
+    const rows =
+      page === undefined
+        ? this.selectHostTrust.all()
+        : page.trust !== undefined
+          ? this.selectHostTrustIn[page.trust.state].all(
+              page.after ?? '',
+              ...(page.trust.state === 'trusted' || page.trust.state === 'expired' ? [page.trust.now.toISOString()] : []),
+              page.limit ?? -1,
+            )
+          : this.selectHostTrustPage.all(page.after ?? '', page.limit ?? -1);
     return rows.map((r) => {
       const host = hostFromRow(r);
       if (r.a_appraisal_id === null) return { host };

@@ -8,6 +8,7 @@ import { enrollHost, type SuiteContext } from './fixtures.ts';
 import { recordTests } from './records.ts';
 import { sharedStateTests } from './shared-state.ts';
 import { fleetTests } from './fleet.ts';
+import { trustFilterTests } from './trust-filter.ts';
 
 export interface StoreUnderTest {
   /** A fresh, empty store. */
@@ -50,4 +51,5 @@ export function storeSuite(name: string, backend: StoreUnderTest): void {
   recordTests(name, ctx);
   sharedStateTests(name, ctx);
   fleetTests(name, ctx);
+  trustFilterTests(name, ctx);
 }
