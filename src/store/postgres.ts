@@ -15,6 +15,7 @@ import type {
   AppraisalSummary,
   AppraisalTrust,
   HostTrustPage,
+  HostTrustState,
   AppraisalVerdict,
   DriftAcceptanceRecord,
   DriftGroupRecord,
@@ -155,6 +156,9 @@ export class PostgresStore implements Store {
   }
   listHostTrust(page?: HostTrustPage): Promise<Array<{ host: HostRecord; last?: AppraisalTrust }>> {
     return this.run((p) => hosts.listHostTrust(p, page));
+  }
+  countHostTrust(now: Date): Promise<Record<HostTrustState, number>> {
+    return this.run((p) => hosts.countHostTrust(p, now));
   }
   setHostProfiles(hostId: string, profiles: string[]): Promise<boolean> {
     return this.run((p) => hosts.setHostProfiles(p, hostId, profiles));

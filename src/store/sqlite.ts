@@ -15,6 +15,7 @@ import type {
   AppraisalRecord,
   AppraisalTrust,
   HostTrustPage,
+  HostTrustState,
   AppraisalSummary,
   AppraisalVerdict,
   DriftAcceptanceRecord,
@@ -120,6 +121,9 @@ export class SqliteStore implements Store {
   }
   async listHostTrust(page?: HostTrustPage): Promise<Array<{ host: HostRecord; last?: AppraisalTrust }>> {
     return this.hosts.listHostTrust(page);
+  }
+  async countHostTrust(now: Date): Promise<Record<HostTrustState, number>> {
+    return this.hosts.countHostTrust(now);
   }
   async setHostProfiles(hostId: string, profiles: string[]): Promise<boolean> {
     return this.write('setHostProfiles', hostId, profiles);

@@ -275,6 +275,8 @@ export interface Store {
    * `trust`, only the hosts in that state at `trust.now`, filtered in the query.
    */
   listHostTrust(page?: HostTrustPage): Promise<Array<{ host: HostRecord; last?: AppraisalTrust }>>;
+  /** How many hosts are in each trust state at `now`: counted in the store, no host read out (the metrics gauge). */
+  countHostTrust(now: Date): Promise<Record<HostTrustState, number>>;
   setHostProfiles(hostId: string, profiles: string[]): Promise<boolean>;
   deleteHost(hostId: string): Promise<boolean>;
   revokeHost(hostId: string, at: Date): Promise<boolean>;

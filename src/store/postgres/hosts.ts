@@ -79,6 +79,22 @@ const TRUST_WHERE: Record<HostTrustState, string> = {
   unknown: `h.revoked_at IS NULL AND a.appraisal_id IS NULL`,
 };
 
+/** How many hosts are in each trust state: the same derivation as one expression, in trustStatusOf's order. */
+export async function countHostTrust(pool: pg.Pool, now: Date): Promise<Record<HostTrustState, number>> {
+  const r = await pool.query<{ state: HostTrustState; n: string }>(
+    `SELECT CASE WHEN h.revoked_at IS NOT NULL THEN 'untrusted' WHEN a.appraisal_id IS NULL THEN 'unknown'
+        WHEN a.verdict = 'fail' THEN 'untrusted' WHEN a.token_expires_at > $1 THEN 'trusted' ELSE 'expired' END AS state,
+      COUNT(*) AS n
+    FROM hosts h
+    LEFT JOIN LATERAL (SELECT appraisal_id, verdict, token_expires_at FROM appraisals WHERE host_id = h.host_id AND NOT rejected ORDER BY seq DESC LIMIT 1) a ON true
+    GROUP BY 1`,
+    [iso(now)],
+  );
+  const counts: Record<HostTrustState, number> = { trusted: 0, untrusted: 0, unknown: 0, expired: 0 };
+  for (const row of r.rows) counts[row.state] = Number(row.n);
+  return counts;
+}
+
 /**
  * Hosts (all, or a page after a hostId, optionally in one trust state) with their last counted
  * appraisal, through the (host_id, rejected, seq) index.

@@ -79,6 +79,9 @@ const TRUST_WHERE: Record<HostTrustState, string> = {
   untrusted: `(h.revoked_at IS NOT NULL OR a.verdict = 'fail')`,
   unknown: `h.revoked_at IS NULL AND a.appraisal_id IS NULL`,
 };
+/** The same derivation as one expression, in trustStatusOf's order, for counting. */
+const TRUST_STATE = `CASE WHEN h.revoked_at IS NOT NULL THEN 'untrusted' WHEN a.appraisal_id IS NULL THEN 'unknown'
+  WHEN a.verdict = 'fail' THEN 'untrusted' WHEN ${EXPIRY} > ? THEN 'trusted' ELSE 'expired' END`;
 
 export class HostTables {
   private readonly insertEnrollment;
@@ -89,6 +92,7 @@ export class HostTables {
   private readonly selectHostTrust;
   private readonly selectHostTrustPage;
   private readonly selectHostTrustIn: Record<HostTrustState, Database.Statement<Array<string | number>, HostTrustRow>>;
+  private readonly countTrust;
   private readonly insertHost;
   private readonly updateHostKeys;
   private readonly updateProfiles;
@@ -116,6 +120,10 @@ export class HostTables {
     const inState = (s: HostTrustState) =>
       db.prepare<Array<string | number>, HostTrustRow>(`${trustSelect} WHERE h.host_id > ? AND ${TRUST_WHERE[s]} ORDER BY h.host_id LIMIT ?`);
     this.selectHostTrustIn = { trusted: inState('trusted'), untrusted: inState('untrusted'), unknown: inState('unknown'), expired: inState('expired') };
+    this.countTrust = db.prepare<[string], { state: HostTrustState; n: number }>(`SELECT ${TRUST_STATE} AS state, COUNT(*) AS n
+      FROM hosts h
+      LEFT JOIN appraisals a ON a.seq = (SELECT MAX(seq) FROM appraisals WHERE host_id = h.host_id AND rejected = 0)
+      GROUP BY state`);
     this.insertHost = db.prepare(`INSERT INTO hosts (host_id, ek_fingerprint, ak_name, ak_pub, profiles, enrolled_at)
       VALUES (?, ?, ?, ?, ?, ?)`);
     // Same TPM enrolling a new AK: the AK changes, the admin-set profiles and the clock history stay.
@@ -192,6 +200,12 @@ export class HostTables {
       if (r.a_token_expires_at !== null) last.tokenExpiresAt = r.a_token_expires_at;
       return { host, last };
     });
+  }
+
+  countHostTrust(now: Date): Record<HostTrustState, number> {
+    const counts: Record<HostTrustState, number> = { trusted: 0, untrusted: 0, unknown: 0, expired: 0 };
+    for (const r of this.countTrust.all(now.toISOString())) counts[r.state] = r.n;
+    return counts;
   }
 
   setProfiles(hostId: string, profiles: string[]): boolean {

@@ -60,6 +60,9 @@ export function trustFilterTests(name: string, ctx: SuiteContext): void {
           }
           expect(paged, `${state} paged at ${now.toISOString()}`).toEqual(expected);
         }
+        // The metrics gauge's count agrees with the same derivation.
+        const counted = Object.fromEntries(TRUST_STATUSES.map((s) => [s, all.filter((x) => trustStatusOf(x.host, x.last, now) === s).length]));
+        expect(await ctx.store.countHostTrust(now), `counts at ${now.toISOString()}`).toEqual(counted);
       }
       // The fleet does exercise every state.
       expect([...seen].sort()).toEqual([...TRUST_STATUSES].sort());
