@@ -44,6 +44,8 @@ export interface Config {
   evidenceKeepPerHost: number;
   /** Older event logs than this are dropped (same exceptions); 0 keeps them whatever their age. */
   evidenceMaxAgeSeconds: number;
+  /** Appraisal records older than this are deleted (same exceptions as evidence); 0, the default, keeps the whole history. */
+  historyMaxAgeSeconds: number;
   /** PostgreSQL shared by replicas; undefined: SQLite in the data directory. */
   database: DatabaseUrl | undefined;
   /** Connections each process keeps to PostgreSQL at most. */
@@ -94,6 +96,7 @@ const EnvSchema = z.object({
   BOOTGATE_TLS_KEY: nonEmpty.optional(),
   BOOTGATE_EVIDENCE_KEEP: intVar(0, 1_000_000).default(10),
   BOOTGATE_EVIDENCE_MAX_AGE: intVar(0, 100 * 365 * 86_400).default(30 * 86_400),
+  BOOTGATE_HISTORY_MAX_AGE: intVar(0, 100 * 365 * 86_400).default(0),
   BOOTGATE_DATABASE_URL: nonEmpty.optional(),
   BOOTGATE_DATABASE_POOL: intVar(1, 100).default(10),
 });
@@ -194,6 +197,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     tls: e.BOOTGATE_TLS_CERT !== undefined && e.BOOTGATE_TLS_KEY !== undefined ? { certFile: resolve(e.BOOTGATE_TLS_CERT), keyFile: resolve(e.BOOTGATE_TLS_KEY) } : undefined,
     evidenceKeepPerHost: e.BOOTGATE_EVIDENCE_KEEP,
     evidenceMaxAgeSeconds: e.BOOTGATE_EVIDENCE_MAX_AGE,
+    historyMaxAgeSeconds: e.BOOTGATE_HISTORY_MAX_AGE,
     database: e.BOOTGATE_DATABASE_URL === undefined ? undefined : parseDatabaseUrl(e.BOOTGATE_DATABASE_URL),
     databasePoolSize: e.BOOTGATE_DATABASE_POOL,
   };

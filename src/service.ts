@@ -240,6 +240,12 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
         store.pruneNonces(before),
         store.pruneEnrollments(before),
         store.pruneEvidence({ keepPerHost: config.evidenceKeepPerHost, ...evidenceBefore }),
+        config.historyMaxAgeSeconds > 0
+          ? store.pruneHistory(new Date(now().getTime() - config.historyMaxAgeSeconds * 1000)).then((n) => {
+              // Trust decisions leave the audit record here: say how many, and up to when.
+              if (n > 0) log.info({ appraisals: n, maxAgeSeconds: config.historyMaxAgeSeconds }, 'appraisal history pruned');
+            })
+          : undefined,
       ]).catch((err: unknown) => log.error({ err }, 'pruning failed'));
     }, PRUNE_INTERVAL_MS);
     pruneTimer.unref();

@@ -49,6 +49,12 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ BOOTGATE_EVIDENCE_MAX_AGE: '1d' })).toThrow(/BOOTGATE_EVIDENCE_MAX_AGE/);
   });
 
+  it('keeps the whole appraisal history unless told an age', () => {
+    expect(loadConfig({}).historyMaxAgeSeconds).toBe(0);
+    expect(loadConfig({ BOOTGATE_HISTORY_MAX_AGE: '7776000' }).historyMaxAgeSeconds).toBe(7_776_000);
+    expect(() => loadConfig({ BOOTGATE_HISTORY_MAX_AGE: '-5' })).toThrow(/BOOTGATE_HISTORY_MAX_AGE/);
+  });
+
   it('refuses bad values naming the variable', () => {
     expect(() => loadConfig({ BOOTGATE_PORT: '70000' })).toThrow(/BOOTGATE_PORT/);
     expect(() => loadConfig({ BOOTGATE_PORT: '80a' })).toThrow(/BOOTGATE_PORT/);

@@ -224,6 +224,9 @@ export class PostgresStore implements Store {
   pruneEvidence(policy: EvidenceRetention): Promise<{ appraisals: number; logs: number }> {
     return this.run((p) => fleet.pruneEvidence(p, policy));
   }
+  pruneHistory(before: Date): Promise<number> {
+    return this.run((p) => fleet.pruneHistory(p, before));
+  }
   getHostDrift(hostId: string): Promise<{ groupId: string; appraisalId: string } | undefined> {
     return this.run((p) => fleet.getHostDrift(p, hostId));
   }

@@ -186,6 +186,9 @@ export class SqliteStore implements Store {
   async pruneEvidence(policy: EvidenceRetention): Promise<{ appraisals: number; logs: number }> {
     return this.write('pruneEvidence', policy);
   }
+  async pruneHistory(before: Date): Promise<number> {
+    return this.write('pruneHistory', before);
+  }
   async getHostDrift(hostId: string): Promise<{ groupId: string; appraisalId: string } | undefined> {
     return this.fleet.hostDrift(hostId);
   }

@@ -319,6 +319,12 @@ export interface Store {
   getEventLog(digest: string): Promise<Uint8Array | undefined>;
   /** Drops older evidence under the policy and logs no appraisal refers to; returns what it dropped. */
   pruneEvidence(policy: EvidenceRetention): Promise<{ appraisals: number; logs: number }>;
+  /**
+   * Deletes whole appraisal records older than `before`, except each host's latest counted and
+   * last passing appraisal (its trust and the "last good boot" that changes compare against),
+   * with the logs no remaining appraisal keeps. Returns how many records went.
+   */
+  pruneHistory(before: Date): Promise<number>;
   /** The host's current drift entry (while its latest counted appraisal fails). */
   getHostDrift(hostId: string): Promise<{ groupId: string; appraisalId: string } | undefined>;
   /** Drift groups of the failing hosts, largest first. */

@@ -92,6 +92,24 @@ export function pruneEvidence(pool: pg.Pool, policy: EvidenceRetention): Promise
   });
 }
 
+/** Whole appraisal records older than `before`, but never a host's latest counted or last passing one. */
+export function pruneHistory(pool: pg.Pool, before: Date): Promise<number> {
+  return inTransaction(pool, async (c) => {
+    const dropped = await c.query(
+      `DELETE FROM appraisals WHERE appraised_at < $1
+       AND seq NOT IN (SELECT MAX(seq) FROM appraisals WHERE NOT rejected GROUP BY host_id)
+       AND seq NOT IN (SELECT MAX(seq) FROM appraisals WHERE NOT rejected AND verdict = 'pass' GROUP BY host_id)`,
+      [iso(before)],
+    );
+    const n = dropped.rowCount ?? 0;
+    if (n > 0) {
+      await c.query('DELETE FROM event_logs l WHERE NOT EXISTS (SELECT 1 FROM appraisals a WHERE a.log_digest = l.digest)');
+      await c.query('DELETE FROM drift_groups g WHERE NOT EXISTS (SELECT 1 FROM host_drift d WHERE d.group_id = g.group_id)');
+    }
+    return n;
+  });
+}
+
 export async function getHostDrift(pool: pg.Pool, hostId: string): Promise<{ groupId: string; appraisalId: string } | undefined> {
   const r = await pool.query<{ group_id: string; appraisal_id: string }>('SELECT group_id, appraisal_id FROM host_drift WHERE host_id = $1', [hostId]);
   const row = r.rows[0];

@@ -131,6 +131,7 @@ export class FleetTables {
   private readonly selectAcceptances;
   private readonly selectAcceptancesFor;
   private readonly dropOldEvidence;
+  private readonly dropOldHistory;
   private readonly dropOrphanLogs;
   private readonly dropEmptyGroups;
 
@@ -166,6 +167,9 @@ export class FleetTables {
           SELECT seq, appraised_at, ROW_NUMBER() OVER (PARTITION BY host_id ORDER BY seq DESC) AS rn
           FROM appraisals WHERE log_digest IS NOT NULL)
         WHERE rn > ? OR appraised_at < ?)
+      AND seq NOT IN (SELECT MAX(seq) FROM appraisals WHERE rejected = 0 GROUP BY host_id)
+      AND seq NOT IN (SELECT MAX(seq) FROM appraisals WHERE rejected = 0 AND verdict = 'pass' GROUP BY host_id)`);
+    this.dropOldHistory = db.prepare<[string]>(`DELETE FROM appraisals WHERE appraised_at < ?
       AND seq NOT IN (SELECT MAX(seq) FROM appraisals WHERE rejected = 0 GROUP BY host_id)
       AND seq NOT IN (SELECT MAX(seq) FROM appraisals WHERE rejected = 0 AND verdict = 'pass' GROUP BY host_id)`);
     this.dropOrphanLogs = db.prepare('DELETE FROM event_logs WHERE NOT EXISTS (SELECT 1 FROM appraisals a WHERE a.log_digest = event_logs.digest)');
@@ -242,5 +246,14 @@ export class FleetTables {
     const logs = this.dropOrphanLogs.run().changes;
     this.dropEmptyGroups.run();
     return { appraisals, logs };
+  }
+
+  pruneHistory(before: Date): number {
+    const appraisals = this.dropOldHistory.run(before.toISOString()).changes;
+    if (appraisals > 0) {
+      this.dropOrphanLogs.run();
+      this.dropEmptyGroups.run();
+    }
+    return appraisals;
   }
 }

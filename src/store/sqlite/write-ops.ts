@@ -49,6 +49,7 @@ export const WRITE_OPS = {
   putSettingIfAbsent: (t: Tables, name: string, value: string) => t.catalog.putSettingIfAbsent(name, value),
   acceptDrift: (t: Tables, p: Parameters<FleetTables['accept']>[1], a: Parameters<FleetTables['accept']>[2]) => t.fleet.accept(t.catalog, p, a),
   pruneEvidence: (t: Tables, policy: Parameters<FleetTables['pruneEvidence']>[0]) => t.fleet.pruneEvidence(policy),
+  pruneHistory: (t: Tables, before: Date) => t.fleet.pruneHistory(before),
 } as const;
 
 export type WriteOpName = keyof typeof WRITE_OPS;

@@ -158,6 +158,30 @@ export function fleetTests(name: string, ctx: SuiteContext): void {
       expect(await ctx.store.getEventLog(sha(logs[5]!))).toEqual(logs[5]);
     });
 
+    it('prunes appraisal records by age, never a host\'s latest or last passing one, with the logs only they kept', async () => {
+      await host('h1');
+      await host('h2');
+      const logs = Array.from({ length: 4 }, (_, i) => logBytes(`history ${i}`));
+      const pass = await appraise('h1', { log: logs[0] }); // h1's last pass
+      const old = await appraise('h1', { ...fail('g'), log: logs[1] });
+      const forged = await appraise('h1', { rejected: true, verdict: 'fail' });
+      const latest = await appraise('h1', { ...fail('g'), log: logs[2] }); // h1's latest counted
+      const h2old = await appraise('h2', { log: logs[3] });
+      const h2new = await appraise('h2', { log: logs[3] });
+      const cut = new Date(Date.parse(h2new.appraisedAt) + 1000); // past every record
+      expect(await ctx.store.pruneHistory(cut)).toBe(3);
+      expect((await ctx.store.listAppraisals('h1', 10)).map((a) => a.appraisalId)).toEqual([latest.appraisalId, pass.appraisalId]);
+      expect((await ctx.store.listAppraisals('h2', 10)).map((a) => a.appraisalId)).toEqual([h2new.appraisalId]);
+      for (const gone of [old, forged, h2old]) expect(await ctx.store.getAppraisal(gone.appraisalId)).toBeUndefined();
+      // The log only the deleted record kept is gone; a log a kept record shares stays.
+      expect(await ctx.store.getEventLog(sha(logs[1]!))).toBeUndefined();
+      expect(await ctx.store.getEventLog(sha(logs[3]!))).toEqual(logs[3]);
+      // Trust still reads the latest counted appraisal; nothing newer than the cut is touched.
+      expect((await ctx.store.lastAppraisal('h1'))?.appraisalId).toBe(latest.appraisalId);
+      expect(await ctx.store.pruneHistory(new Date(Date.parse(pass.appraisedAt) - 1000))).toBe(0);
+      expect(await ctx.store.pruneHistory(cut)).toBe(0);
+    });
+
     it('lists host trust in pages by hostId', async () => {
       for (const id of ['c', 'a', 'e', 'b', 'd']) await host(id);
       const page1 = await ctx.store.listHostTrust({ limit: 2 });
