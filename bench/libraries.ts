@@ -56,6 +56,8 @@ function fakeExchange(): { req: any; res: any } {
   Object.assign(res, { locals: {}, statusCode: 200, setHeader: (k: string, v: unknown) => (headers[k] = v), getHeader: (k: string) => headers[k] });
   const req: any = new EventEmitter();
   Object.assign(req, { headers: {}, method: 'POST', url: '/v1/hosts/h/attestations', baseUrl: '', route: { path: '/v1/hosts/:hostId/attestations' }, ip: '10.0.0.1', params: { hostId: 'h' } });
+  // As express links them: the request log reads the request from its response.
+  res.req = req;
   return { req, res };
 }
 
