@@ -73,6 +73,17 @@ export async function getEventLog(pool: pg.Pool, digest: string): Promise<Uint8A
   return row && new Uint8Array(inflateRawSync(row.bytes));
 }
 
+/** Never pruned, by either policy: each host's latest counted and last passing appraisal (its trust, and what changes compares against). */
+const NOT_ALWAYS_KEPT = `seq NOT IN (SELECT MAX(seq) FROM appraisals WHERE NOT rejected GROUP BY host_id)
+       AND seq NOT IN (SELECT MAX(seq) FROM appraisals WHERE NOT rejected AND verdict = 'pass' GROUP BY host_id)`;
+
+/** Logs no appraisal keeps and drift groups no host is in; returns how many logs went. */
+async function dropUnreferenced(c: pg.PoolClient): Promise<number> {
+  const logs = await c.query('DELETE FROM event_logs l WHERE NOT EXISTS (SELECT 1 FROM appraisals a WHERE a.log_digest = l.digest)');
+  await c.query('DELETE FROM drift_groups g WHERE NOT EXISTS (SELECT 1 FROM host_drift d WHERE d.group_id = g.group_id)');
+  return logs.rowCount ?? 0;
+}
+
 /** The latest counted and the last passing appraisal of each host keep their logs whatever the policy. */
 export function pruneEvidence(pool: pg.Pool, policy: EvidenceRetention): Promise<{ appraisals: number; logs: number }> {
   return inTransaction(pool, async (c) => {
@@ -82,13 +93,10 @@ export function pruneEvidence(pool: pg.Pool, policy: EvidenceRetention): Promise
            SELECT seq, appraised_at, ROW_NUMBER() OVER (PARTITION BY host_id ORDER BY seq DESC) AS rn
            FROM appraisals WHERE log_digest IS NOT NULL) ranked
          WHERE rn > $1 OR ($2::timestamptz IS NOT NULL AND appraised_at < $2))
-       AND seq NOT IN (SELECT MAX(seq) FROM appraisals WHERE NOT rejected GROUP BY host_id)
-       AND seq NOT IN (SELECT MAX(seq) FROM appraisals WHERE NOT rejected AND verdict = 'pass' GROUP BY host_id)`,
+       AND ${NOT_ALWAYS_KEPT}`,
       [Math.max(0, Math.trunc(policy.keepPerHost)), policy.before ? iso(policy.before) : null],
     );
-    const logs = await c.query('DELETE FROM event_logs l WHERE NOT EXISTS (SELECT 1 FROM appraisals a WHERE a.log_digest = l.digest)');
-    await c.query('DELETE FROM drift_groups g WHERE NOT EXISTS (SELECT 1 FROM host_drift d WHERE d.group_id = g.group_id)');
-    return { appraisals: dropped.rowCount ?? 0, logs: logs.rowCount ?? 0 };
+    return { appraisals: dropped.rowCount ?? 0, logs: await dropUnreferenced(c) };
   });
 }
 
@@ -97,15 +105,11 @@ export function pruneHistory(pool: pg.Pool, before: Date): Promise<number> {
   return inTransaction(pool, async (c) => {
     const dropped = await c.query(
       `DELETE FROM appraisals WHERE appraised_at < $1
-       AND seq NOT IN (SELECT MAX(seq) FROM appraisals WHERE NOT rejected GROUP BY host_id)
-       AND seq NOT IN (SELECT MAX(seq) FROM appraisals WHERE NOT rejected AND verdict = 'pass' GROUP BY host_id)`,
+       AND ${NOT_ALWAYS_KEPT}`,
       [iso(before)],
     );
     const n = dropped.rowCount ?? 0;
-    if (n > 0) {
-      await c.query('DELETE FROM event_logs l WHERE NOT EXISTS (SELECT 1 FROM appraisals a WHERE a.log_digest = l.digest)');
-      await c.query('DELETE FROM drift_groups g WHERE NOT EXISTS (SELECT 1 FROM host_drift d WHERE d.group_id = g.group_id)');
-    }
+    if (n > 0) await dropUnreferenced(c);
     return n;
   });
 }

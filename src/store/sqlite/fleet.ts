@@ -113,6 +113,10 @@ const GROUP_SELECT = `SELECT d.group_id, g.bank, g.changes, g.blockers, COUNT(*)
     MAX(d.last_at || '|' || COALESCE(d.profile, '')) AS latest, group_concat(d.host_id, ',') AS hosts
   FROM host_drift d JOIN drift_groups g ON g.group_id = d.group_id`;
 
+/** Never pruned, by either policy: each host's latest counted and last passing appraisal (its trust, and what changes compares against). */
+const NOT_ALWAYS_KEPT = `seq NOT IN (SELECT MAX(seq) FROM appraisals WHERE rejected = 0 GROUP BY host_id)
+      AND seq NOT IN (SELECT MAX(seq) FROM appraisals WHERE rejected = 0 AND verdict = 'pass' GROUP BY host_id)`;
+
 export class FleetTables {
   private readonly logExists;
   private readonly insertLog;
@@ -167,11 +171,9 @@ export class FleetTables {
           SELECT seq, appraised_at, ROW_NUMBER() OVER (PARTITION BY host_id ORDER BY seq DESC) AS rn
           FROM appraisals WHERE log_digest IS NOT NULL)
         WHERE rn > ? OR appraised_at < ?)
-      AND seq NOT IN (SELECT MAX(seq) FROM appraisals WHERE rejected = 0 GROUP BY host_id)
-      AND seq NOT IN (SELECT MAX(seq) FROM appraisals WHERE rejected = 0 AND verdict = 'pass' GROUP BY host_id)`);
+      AND ${NOT_ALWAYS_KEPT}`);
     this.dropOldHistory = db.prepare<[string]>(`DELETE FROM appraisals WHERE appraised_at < ?
-      AND seq NOT IN (SELECT MAX(seq) FROM appraisals WHERE rejected = 0 GROUP BY host_id)
-      AND seq NOT IN (SELECT MAX(seq) FROM appraisals WHERE rejected = 0 AND verdict = 'pass' GROUP BY host_id)`);
+      AND ${NOT_ALWAYS_KEPT}`);
     this.dropOrphanLogs = db.prepare('DELETE FROM event_logs WHERE NOT EXISTS (SELECT 1 FROM appraisals a WHERE a.log_digest = event_logs.digest)');
     this.dropEmptyGroups = db.prepare('DELETE FROM drift_groups WHERE NOT EXISTS (SELECT 1 FROM host_drift d WHERE d.group_id = drift_groups.group_id)');
   }
